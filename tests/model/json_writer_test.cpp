@@ -1,0 +1,128 @@
+#include "model/json_writer.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+using lb::model::JsonWriter;
+
+namespace {
+
+std::string escaped(std::string_view s) {
+  std::string out;
+  JsonWriter::escape(out, s);
+  return out;
+}
+
+std::string number(double d) {
+  std::string out;
+  JsonWriter(out).value(d);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("strings are escaped exactly as JSON.stringify does", "[model][json_writer]") {
+  // Expected values are JSON.stringify's output (node 20).
+  CHECK(escaped("") == R"("")");
+  CHECK(escaped("plain text") == R"("plain text")");
+  CHECK(escaped("quote \" backslash \\") == R"("quote \" backslash \\")");
+  CHECK(escaped("\b\f\n\r\t") == R"("\b\f\n\r\t")");
+  CHECK(escaped(std::string_view("\0", 1)) == R"("\u0000")");
+  CHECK(escaped("\x01\x07\x0b\x0e\x1f") == R"("\u0001\u0007\u000b\u000e\u001f")");
+  CHECK(escaped("\x1a") == R"("\u001a")");                // lower-case hex
+  CHECK(escaped("\x7f") == "\"\x7f\"");                   // DEL is not a control character for JSON
+  CHECK(escaped("a/b</script>") == R"("a/b</script>")");  // '/' stays
+  CHECK(escaped("Mette Sørensen — 💡 ü") == "\"Mette Sørensen — 💡 ü\"");  // UTF-8 raw
+  CHECK(escaped("\xe2\x80\xa8") == "\"\xe2\x80\xa8\"");  // U+2028 raw, as JSON.stringify does
+  CHECK(escaped("end\n") == R"("end\n")");
+  CHECK(escaped("\"") == R"("\"")");
+}
+
+TEST_CASE("numbers print like JSON.stringify", "[model][json_writer]") {
+  CHECK(number(0.2) == "0.2");
+  CHECK(number(1.0) == "1");
+  CHECK(number(-1.0) == "-1");
+  CHECK(number(0.0) == "0");
+  CHECK(number(-0.0) == "0");
+  CHECK(number(0.1 + 0.2) == "0.30000000000000004");
+  CHECK(number(100.5) == "100.5");
+  CHECK(number(1e21) == "1e+21");
+  CHECK(number(1e20) == "100000000000000000000");
+  CHECK(number(123456789012345680000.0) == "123456789012345680000");
+  CHECK(number(1.5e-7) == "1.5e-7");
+  CHECK(number(1e-7) == "1e-7");
+  CHECK(number(1e-6) == "0.000001");
+  CHECK(number(0.000123) == "0.000123");
+  CHECK(number(-2.5e-10) == "-2.5e-10");
+  CHECK(number(1.7976931348623157e308) == "1.7976931348623157e+308");
+  CHECK(number(5e-324) == "5e-324");
+  CHECK(number(25.0) == "25");
+  CHECK(number(12345.678) == "12345.678");
+  CHECK(number(std::nan("")) == "null");
+  CHECK(number(std::numeric_limits<double>::infinity()) == "null");
+  CHECK(number(-std::numeric_limits<double>::infinity()) == "null");
+
+  std::string out;
+  JsonWriter w(out);
+  w.begin_array()
+      .value(int64_t{-9223372036854775807 - 1})
+      .value(std::numeric_limits<uint64_t>::max())
+      .value(42)
+      .value(7u)
+      .value(short{-3})
+      .value(12LL)
+      .value(true)
+      .value(false)
+      .null()
+      .end_array();
+  CHECK(out == "[-9223372036854775808,18446744073709551615,42,7,-3,12,true,false,null]");
+}
+
+TEST_CASE("containers nest with commas in the right places", "[model][json_writer]") {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value("59540ed2");
+  w.key("empty_object").begin_object().end_object();
+  w.key("empty_array").begin_array().end_array();
+  w.key("lines").begin_array();
+  w.begin_object().key("account").value("6800").key("amount").value(int64_t{6366}).end_object();
+  w.begin_object()
+      .key("account")
+      .null()
+      .key("tags")
+      .begin_array()
+      .value("a")
+      .value("b")
+      .end_array()
+      .end_object();
+  w.begin_array().begin_array().end_array().value(1).end_array();
+  w.end_array();
+  w.key("rate").value(0.25);
+  w.key("raw").raw(R"({"pre":"rendered"})");
+  w.key("std::string").value(std::string("s"));
+  w.key("quote\"key").value("v");
+  w.end_object();
+  CHECK(
+      out ==
+      R"({"id":"59540ed2","empty_object":{},"empty_array":[],"lines":[{"account":"6800","amount":6366},)"
+      R"({"account":null,"tags":["a","b"]},[[],1]],"rate":0.25,"raw":{"pre":"rendered"},"std::string":"s",)"
+      R"("quote\"key":"v"})");
+}
+
+TEST_CASE("a writer appends to what the string already holds", "[model][json_writer]") {
+  std::string out = "prefix ";
+  JsonWriter w(out);
+  w.value("x");
+  CHECK(out == "prefix \"x\"");
+  std::string lines;
+  for (int i = 0; i < 2; ++i) {
+    JsonWriter line(lines);
+    line.begin_object().key("i").value(i).end_object();
+    lines += '\n';
+  }
+  CHECK(lines == "{\"i\":0}\n{\"i\":1}\n");
+}
