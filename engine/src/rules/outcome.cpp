@@ -1,0 +1,145 @@
+#include "rules/outcome.hpp"
+
+#include <fmt/format.h>
+
+#include "model/json_writer.hpp"
+
+namespace lb::rules {
+
+using model::JsonWriter;
+
+const char* to_string(OutcomeStatus s) {
+  switch (s) {
+    case OutcomeStatus::decided: return "decided";
+    case OutcomeStatus::failed: return "failed";
+    case OutcomeStatus::skipped: return "skipped";
+  }
+  return "failed";
+}
+
+namespace {
+
+void optional_value(JsonWriter& w, const std::optional<std::string>& v) {
+  if (v) w.value(*v);
+  else w.null();
+}
+
+void write_decisions(JsonWriter& w, const Decisions& d) {
+  w.key("method").value(d.method);
+  w.key("vendor");
+  optional_value(w, d.vendor);
+  w.key("counterAccount").value(d.counterAccount);
+  w.key("lines").begin_array();
+  for (const auto& l : d.lines) {
+    w.begin_object();
+    w.key("accountingEntryLineId").value(l.accountingEntryLineId);
+    w.key("account").value(l.account);
+    w.key("tax");
+    if (!l.tax) {
+      w.null();
+    } else {
+      w.begin_object().key("code").value(l.tax->code);
+      if (l.tax->type) w.key("type").value(*l.tax->type);
+      if (l.tax->rate) w.key("rate").value(*l.tax->rate);
+      if (l.tax->ingoingTaxAccount) w.key("ingoingTaxAccount").value(*l.tax->ingoingTaxAccount);
+      if (l.tax->outgoingTaxAccount) w.key("outgoingTaxAccount").value(*l.tax->outgoingTaxAccount);
+      w.end_object();
+    }
+    w.key("dimensions").begin_object();
+    for (const auto& [dim, value] : l.dimensions) w.key(dim).value(value);
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
+  const PostingDecision& p = d.posting;
+  w.key("posting").begin_object();
+  w.key("date").value(p.date);
+  w.key("documentDate");
+  optional_value(w, p.documentDate);
+  w.key("dueDate");
+  optional_value(w, p.dueDate);
+  w.key("description").value(p.description);
+  w.key("reference").value(p.reference);
+  w.key("draft").value(p.draft);
+  w.end_object();
+}
+
+}  // namespace
+
+void write_outcome_json(const Outcome& o, std::string& out) {
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("accountingEntryId").value(o.accountingEntryId);
+  w.key("status").value(to_string(o.status));
+  switch (o.status) {
+    case OutcomeStatus::failed:
+      w.key("failure").begin_object().key("type").value(o.failure.type).key("message").value(o.failure.message).end_object();
+      break;
+    case OutcomeStatus::skipped: w.key("reason").value(o.skip_reason); break;
+    case OutcomeStatus::decided: write_decisions(w, o.decisions); break;
+  }
+  w.key("warnings").begin_array();
+  for (const auto& warning : o.warnings) w.value(warning);
+  w.end_array();
+  w.end_object();
+}
+
+void write_trace_json(const Trace& trace, std::string& out) {
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("micros").value(static_cast<double>(trace.nanos / 1000));
+  w.key("steps").begin_array();
+  for (const auto& s : trace.steps) {
+    w.begin_object();
+    w.key("hook").value(s.hook).key("pack").value(s.pack).key("line").value(static_cast<int64_t>(s.line));
+    w.key("depth").value(static_cast<int64_t>(s.depth));
+    w.key("reads").begin_array();
+    for (const auto& r : s.reads) w.begin_object().key("path").value(r.path).key("value").raw(r.value).end_object();
+    w.end_array();
+    w.key("lookups").begin_array();
+    for (const auto& l : s.lookups)
+      w.begin_object().key("call").value(l.call).key("result").raw(l.result.empty() ? "null" : l.result).end_object();
+    w.end_array();
+    w.key("warnings").begin_array();
+    for (const auto& x : s.warnings) w.value(x);
+    w.end_array();
+    w.key("prints").begin_array();
+    for (const auto& x : s.prints) w.value(x);
+    w.end_array();
+    w.key("result").raw(s.result.empty() ? "null" : s.result);
+    w.key("error");
+    if (s.error.empty()) w.null();
+    else w.value(s.error);
+    w.key("micros").value(static_cast<double>(s.nanos / 1000));
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+std::string render_trace_text(const Outcome& o) {
+  std::string out;
+  auto append = [&out]<typename... Args>(fmt::format_string<Args...> f, Args&&... args) {
+    fmt::format_to(std::back_inserter(out), f, std::forward<Args>(args)...);
+  };
+  if (!o.trace) return out;
+  for (const auto& s : o.trace->steps) {
+    const std::string indent(static_cast<size_t>(s.depth) * 2 + 2, ' ');
+    const std::string hook = s.line > 0 ? fmt::format("{}[line {}]", s.hook, s.line) : s.hook;
+    const std::string via = s.depth > 0 ? "ctx.base → " : "";
+    append("{}{}{}  ({}, {:.3f} ms)\n", indent, via, hook, s.pack, static_cast<double>(s.nanos) / 1e6);
+    for (const auto& r : s.reads) append("{}  read   {} = {}\n", indent, r.path, r.value);
+    for (const auto& l : s.lookups) append("{}  lookup {} → {}\n", indent, l.call, l.result.empty() ? "null" : l.result);
+    for (const auto& p : s.prints) append("{}  print  {}\n", indent, p);
+    for (const auto& wn : s.warnings) append("{}  warn   {}\n", indent, wn);
+    if (!s.error.empty()) append("{}  error  {}\n", indent, s.error);
+    else append("{}  → {}\n", indent, s.result.empty() ? "nil" : s.result);
+  }
+  append("outcome: {}", to_string(o.status));
+  if (o.status == OutcomeStatus::failed) append(" ({}: {})", o.failure.type, o.failure.message);
+  if (o.status == OutcomeStatus::skipped) append(" ({})", o.skip_reason);
+  append("  [{:.3f} ms]\n", static_cast<double>(o.trace->nanos) / 1e6);
+  return out;
+}
+
+}  // namespace lb::rules

@@ -1,0 +1,99 @@
+#pragma once
+// What the rules decided for one item, and how they got there.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lb::rules {
+
+struct TaxDecision {
+  std::string code;
+  std::optional<std::string> type;  // inclusive | exclusive | reverse
+  std::optional<double> rate;
+  std::optional<std::string> ingoingTaxAccount;
+  std::optional<std::string> outgoingTaxAccount;
+};
+
+struct LineDecision {
+  std::string accountingEntryLineId;
+  std::string account;
+  std::optional<TaxDecision> tax;
+  std::vector<std::pair<std::string, std::string>> dimensions;  // sorted by dimension
+};
+
+struct PostingDecision {
+  std::string date;  // YYYY-MM-DD
+  std::optional<std::string> documentDate;
+  std::optional<std::string> dueDate;
+  std::string description;
+  std::string reference;
+  bool draft = true;
+};
+
+struct Decisions {
+  std::string method;  // journal | accounts_payable
+  std::optional<std::string> vendor;
+  std::string counterAccount;
+  std::vector<LineDecision> lines;
+  PostingDecision posting;
+};
+
+enum class OutcomeStatus { decided, failed, skipped };
+
+struct Failure {
+  std::string type;  // a Pleo ExportJobItemFailureReasonType value
+  std::string message;
+};
+
+struct TraceRead {
+  std::string path;   // item.vendor.code
+  std::string value;  // as JSON
+};
+
+struct TraceLookup {
+  std::string call;    // ctx.erp.account("6800")
+  std::string result;  // as JSON
+};
+
+struct TraceStep {
+  std::string hook;
+  std::string pack;       // the pack whose function answered
+  int line = 0;           // 1-based line for line hooks, 0 for item hooks
+  int depth = 0;          // 1 for a ctx.base call from a depth-0 hook, and so on
+  std::vector<TraceRead> reads;
+  std::vector<TraceLookup> lookups;
+  std::vector<std::string> warnings;
+  std::vector<std::string> prints;
+  std::string result;     // as JSON, or empty on error
+  std::string error;
+  int64_t nanos = 0;
+};
+
+struct Trace {
+  std::vector<TraceStep> steps;
+  int64_t nanos = 0;
+};
+
+struct Outcome {
+  std::string accountingEntryId;
+  OutcomeStatus status = OutcomeStatus::failed;
+  Failure failure;          // when failed
+  std::string skip_reason;  // when skipped
+  Decisions decisions;      // when decided
+  std::vector<std::string> warnings;
+  std::optional<Trace> trace;
+};
+
+const char* to_string(OutcomeStatus s);
+
+// One canonical JSON object (no trace), keys in a fixed order: what `process` writes per line
+// and what fixtures compare.
+void write_outcome_json(const Outcome& outcome, std::string& out);
+
+// The trace as JSON (explain --json), and as text for people (explain).
+void write_trace_json(const Trace& trace, std::string& out);
+std::string render_trace_text(const Outcome& outcome);
+
+}  // namespace lb::rules

@@ -1,0 +1,231 @@
+#include "rules/pack.hpp"
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "model/csv.hpp"
+
+namespace lb::rules {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kMaxChain = 16;
+
+Result<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{fmt::format("{}: cannot read file", path.string())};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+nlohmann::json to_json(const toml::node& node) {
+  if (auto* t = node.as_table()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : *t) j[std::string(k.str())] = to_json(v);
+    return j;
+  }
+  if (auto* a = node.as_array()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& v : *a) j.push_back(to_json(v));
+    return j;
+  }
+  if (auto* s = node.as_string()) return s->get();
+  if (auto* i = node.as_integer()) return i->get();
+  if (auto* f = node.as_floating_point()) return f->get();
+  if (auto* b = node.as_boolean()) return b->get();
+  // Dates and times: kept as the ISO text they were written as.
+  std::ostringstream ss;
+  if (auto* d = node.as_date()) ss << d->get();
+  else if (auto* t = node.as_time()) ss << t->get();
+  else if (auto* dt = node.as_date_time()) ss << dt->get();
+  return ss.str();
+}
+
+std::string where(const fs::path& file, const toml::node& node) {
+  return fmt::format("{}:{}", file.string(), node.source().begin.line);
+}
+
+// Every .lua file of the pack except fixtures, by path relative to the pack.
+Status read_lua_files(PackLevel& level) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(level.dir, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (ec) return Error{fmt::format("{}: {}", level.dir.string(), ec.message())};
+    const fs::path rel = fs::relative(it->path(), level.dir);
+    if (it->is_directory() && (rel == "fixtures" || rel.filename().string().starts_with("."))) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file() || it->path().extension() != ".lua") continue;
+    auto source = read_file(it->path());
+    if (!source) return Error{source.error().message};
+    level.files[rel.generic_string()] = std::move(*source);
+  }
+  return {};
+}
+
+Status read_table(PackLevel& level, const fs::path& toml_path, const std::string& name,
+                  const toml::node& spec) {
+  PackTable table;
+  table.name = name;
+  std::string file;
+  std::string key;
+  if (auto* s = spec.as_string()) {
+    file = s->get();
+  } else if (auto* t = spec.as_table()) {
+    for (const auto& [k, v] : *t) {
+      if (k == "file" && v.is_string()) file = *v.value<std::string>();
+      else if (k == "key" && v.is_string()) key = *v.value<std::string>();
+      else
+        return Error{fmt::format("{}: tables.{}.{}: unknown or mistyped field (expected file, key)",
+                                 where(toml_path, v), name, k.str())};
+    }
+  }
+  if (file.empty())
+    return Error{fmt::format("{}: tables.{}: needs file = \"tables/<name>.csv\"", where(toml_path, spec), name)};
+  const fs::path path = level.dir / file;
+  auto csv = model::read_csv(path.string());
+  if (!csv) return Error{csv.error().message};
+  table.source = (fs::path(level.chunk_prefix) / file).generic_string();
+  table.columns = csv->header;
+  if (table.columns.empty()) return Error{fmt::format("{}: the table has no header row", path.string())};
+  table.key = key.empty() ? table.columns.front() : key;
+  const auto key_col = csv->column(table.key);
+  if (!key_col)
+    return Error{fmt::format("{}: tables.{}: key column '{}' is not in {}", where(toml_path, spec), name,
+                             table.key, table.source)};
+  std::set<std::string> seen;
+  for (size_t r = 0; r < csv->rows.size(); ++r) {
+    const std::string& k = csv->rows[r][*key_col];
+    if (!seen.insert(k).second)
+      return Error{fmt::format("{}:{}: duplicate key '{}' in column '{}'", path.string(), csv->row_lines[r], k,
+                               table.key)};
+  }
+  table.rows = std::move(csv->rows);
+  level.tables.emplace(name, std::move(table));
+  return {};
+}
+
+struct Manifest {
+  PackLevel level;
+  std::string extends;
+  std::optional<Limits> limits;
+  Limits limit_values;
+};
+
+Result<Manifest> read_manifest(const fs::path& dir) {
+  Manifest m;
+  m.level.dir = fs::weakly_canonical(dir);
+  const fs::path toml_path = m.level.dir / "pack.toml";
+  if (!fs::exists(toml_path))
+    return Error{fmt::format("{}: not a rule pack (no pack.toml)", m.level.dir.string())};
+  toml::table doc;
+  try {
+    doc = toml::parse_file(toml_path.string());
+  } catch (const toml::parse_error& e) {
+    return Error{fmt::format("{}:{}:{}: {}", toml_path.string(), e.source().begin.line, e.source().begin.column,
+                             e.description())};
+  }
+  m.level.name = m.level.dir.filename().string();
+  for (const auto& [k, v] : doc) {
+    const std::string key(k.str());
+    if (key == "name" && v.is_string()) m.level.name = *v.value<std::string>();
+    else if (key == "extends" && v.is_string()) m.extends = *v.value<std::string>();
+    else if (key == "description" && v.is_string()) m.level.description = *v.value<std::string>();
+    else if (key == "settings" && v.is_table()) m.level.settings = to_json(v);
+    else if (key == "tables" && v.is_table()) continue;  // after the name is known
+    else if (key == "limits" && v.is_table()) {
+      Limits l;
+      for (const auto& [lk, lv] : *v.as_table()) {
+        const auto n = lv.value<int64_t>();
+        if (lk == "memory_mb" && n && *n > 0 && *n <= 4096) l.memory_bytes = static_cast<size_t>(*n) << 20;
+        else if (lk == "hook_cpu_ms" && n && *n > 0 && *n <= 60000) l.hook_budget = std::chrono::milliseconds(*n);
+        else
+          return Error{fmt::format("{}: limits.{}: expected memory_mb (1-4096) or hook_cpu_ms (1-60000)",
+                                   where(toml_path, lv), lk.str())};
+      }
+      m.limits = l;
+    } else {
+      return Error{fmt::format("{}: unknown or mistyped key '{}' (pack.toml has name, extends, description, "
+                               "settings, tables, limits)",
+                               where(toml_path, v), key)};
+    }
+  }
+  m.level.chunk_prefix = m.level.name + "/";
+  if (auto* tables = doc["tables"].as_table()) {
+    for (const auto& [name, spec] : *tables) {
+      if (auto st = read_table(m.level, toml_path, std::string(name.str()), spec); !st) return Error{st.message()};
+    }
+  }
+  if (auto st = read_lua_files(m.level); !st) return Error{st.message()};
+  return m;
+}
+
+Result<fs::path> find_parent(const std::string& extends, const fs::path& child_dir,
+                             const std::vector<fs::path>& search_path) {
+  std::vector<fs::path> candidates;
+  if (extends.find('/') != std::string::npos) candidates.push_back(child_dir / extends);
+  candidates.push_back(child_dir.parent_path() / extends);
+  for (const auto& p : search_path) candidates.push_back(p / extends);
+  for (const auto& c : candidates)
+    if (fs::exists(c / "pack.toml")) return c;
+  std::string looked;
+  for (const auto& c : candidates) looked += "\n  " + c.string();
+  return Error{fmt::format("{}/pack.toml: extends \"{}\", which was not found; looked in:{}", child_dir.string(),
+                           extends, looked)};
+}
+
+}  // namespace
+
+void merge_settings(nlohmann::json& into, const nlohmann::json& over) {
+  if (into.is_object() && over.is_object()) {
+    for (auto it = over.begin(); it != over.end(); ++it) merge_settings(into[it.key()], it.value());
+  } else {
+    into = over;
+  }
+}
+
+Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::vector<fs::path>& search_path) {
+  auto pack = std::make_shared<Pack>();
+  std::vector<Manifest> chain;
+  std::set<fs::path> seen;
+  fs::path current = dir;
+  while (true) {
+    auto m = read_manifest(current);
+    if (!m) return Error{m.error().message};
+    if (!seen.insert(m->level.dir).second)
+      return Error{fmt::format("{}/pack.toml: extends forms a cycle", m->level.dir.string())};
+    if (chain.size() >= kMaxChain) return Error{fmt::format("{}: extends chain deeper than {}", dir.string(), kMaxChain)};
+    std::string extends = m->extends;
+    fs::path child_dir = m->level.dir;
+    chain.push_back(std::move(*m));
+    if (extends.empty()) break;
+    auto parent = find_parent(extends, child_dir, search_path);
+    if (!parent) return Error{parent.error().message};
+    current = *parent;
+  }
+  // Root first. Limits: the most derived pack that sets them wins.
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    if (it->limits) pack->limits_ = *it->limits;
+    pack->levels_.push_back(std::move(it->level));
+  }
+  std::set<std::string> names;
+  for (const auto& level : pack->levels_) {
+    if (!names.insert(level.name).second)
+      return Error{fmt::format("{}: two packs in the extends chain are named '{}'", dir.string(), level.name)};
+  }
+  pack->settings_ = nlohmann::json::object();
+  for (const auto& level : pack->levels_) {
+    merge_settings(pack->settings_, level.settings);
+    for (const auto& [name, table] : level.tables) pack->tables_[name] = &table;
+  }
+  return std::shared_ptr<const Pack>(std::move(pack));
+}
+
+}  // namespace lb::rules

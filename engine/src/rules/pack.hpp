@@ -1,0 +1,64 @@
+#pragma once
+// A rule pack on disk (DESIGN §4): pack.toml, rules.lua and other Lua modules, tables/*.csv,
+// fixtures/. Loading reads every file once; evaluators compile from memory, so nothing touches
+// the filesystem while items are evaluated, and one loaded Pack serves every worker thread.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model/result.hpp"
+#include "rules/sandbox.hpp"
+
+namespace lb::rules {
+
+// A CSV mapping table, keyed by one column; compiled into a hash map in each Lua state.
+struct PackTable {
+  std::string name;
+  std::string source;  // path as shown in errors
+  std::vector<std::string> columns;
+  std::string key;     // the key column
+  std::vector<std::vector<std::string>> rows;
+};
+
+// One pack of an `extends` chain, with only what it declares itself.
+struct PackLevel {
+  std::string name;
+  std::filesystem::path dir;
+  std::string chunk_prefix;                   // how errors name its files: "default/"
+  std::map<std::string, std::string> files;   // Lua module path ("rules.lua") -> source
+  nlohmann::json settings = nlohmann::json::object();
+  std::map<std::string, PackTable> tables;
+  std::string description;
+};
+
+class Pack {
+ public:
+  // Loads the pack in `dir` and, through `extends`, its parents. A parent is looked up by name
+  // beside the pack, then in each of `search_path`; `extends` may also be a relative path.
+  static Result<std::shared_ptr<const Pack>> load(const std::filesystem::path& dir,
+                                                   const std::vector<std::filesystem::path>& search_path = {});
+
+  const std::string& name() const { return levels_.back().name; }
+  const std::filesystem::path& dir() const { return levels_.back().dir; }
+  // Root first (the pack nothing extends), this pack last.
+  const std::vector<PackLevel>& levels() const { return levels_; }
+  // Settings of the whole chain, children overriding parents key by key (tables merge deeply).
+  const nlohmann::json& settings() const { return settings_; }
+  // Tables of the whole chain; a child's table replaces a parent's of the same name.
+  const std::map<std::string, const PackTable*>& tables() const { return tables_; }
+  const Limits& limits() const { return limits_; }
+
+ private:
+  std::vector<PackLevel> levels_;
+  nlohmann::json settings_;
+  std::map<std::string, const PackTable*> tables_;
+  Limits limits_;
+};
+
+// Deep merge: objects merge key by key, anything else is replaced by `over`.
+void merge_settings(nlohmann::json& into, const nlohmann::json& over);
+
+}  // namespace lb::rules

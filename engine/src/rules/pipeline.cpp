@@ -1,0 +1,93 @@
+#include "rules/pipeline.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "model/item_reader.hpp"
+
+namespace lb::rules {
+
+Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source_name, std::ostream& out,
+                                     std::shared_ptr<const Pack> pack, const PipelineOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const int workers = std::max(1, options.workers);
+  std::vector<std::unique_ptr<Evaluator>> evaluators;
+  for (int i = 0; i < workers; ++i) {
+    auto e = Evaluator::create(pack, options.eval);
+    if (!e) return Error{e.error().message};
+    evaluators.push_back(std::move(*e));
+  }
+
+  PipelineSummary summary;
+  model::ItemReader reader(in, source_name);
+  std::vector<model::ExportItem> batch;
+  std::vector<std::string> buffers(static_cast<size_t>(workers));
+  std::vector<PipelineSummary> partial(static_cast<size_t>(workers));
+  batch.reserve(options.batch_size);
+
+  auto evaluate_range = [&](int w, size_t begin, size_t end) {
+    std::string& buf = buffers[static_cast<size_t>(w)];
+    PipelineSummary& s = partial[static_cast<size_t>(w)];
+    for (size_t i = begin; i < end; ++i) {
+      const Outcome o = evaluators[static_cast<size_t>(w)]->evaluate(batch[i]);
+      write_outcome_json(o, buf);
+      buf += '\n';
+      ++s.items;
+      s.warnings += static_cast<int64_t>(o.warnings.size());
+      switch (o.status) {
+        case OutcomeStatus::decided: ++s.decided, ++s.decided_by_method[o.decisions.method]; break;
+        case OutcomeStatus::skipped: ++s.skipped; break;
+        case OutcomeStatus::failed: ++s.failed, ++s.failures_by_type[o.failure.type]; break;
+      }
+    }
+  };
+
+  auto flush = [&] {
+    if (batch.empty()) return;
+    const size_t per = (batch.size() + static_cast<size_t>(workers) - 1) / static_cast<size_t>(workers);
+    std::vector<std::thread> threads;
+    for (int w = 1; w < workers; ++w) {
+      const size_t begin = std::min(batch.size(), per * static_cast<size_t>(w));
+      const size_t end = std::min(batch.size(), begin + per);
+      if (begin < end) threads.emplace_back(evaluate_range, w, begin, end);
+    }
+    evaluate_range(0, 0, std::min(batch.size(), per));
+    for (auto& t : threads) t.join();
+    for (auto& buf : buffers) {
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+    }
+    batch.clear();
+  };
+
+  model::ReadItem read;
+  while (reader.next(read)) {
+    if (auto* error = std::get_if<model::DecodeError>(&read.value)) {
+      ++summary.input_errors;
+      if (options.on_input_error) options.on_input_error(error->to_string());
+      continue;
+    }
+    batch.push_back(std::move(std::get<model::ExportItem>(read.value)));
+    if (batch.size() >= options.batch_size) flush();
+  }
+  flush();
+  if (!reader.io_error().empty()) return Error{fmt::format("{}: {}", source_name, reader.io_error())};
+  if (!out) return Error{"writing the outcomes failed (disk full?)"};
+
+  for (const auto& s : partial) {
+    summary.items += s.items;
+    summary.decided += s.decided;
+    summary.skipped += s.skipped;
+    summary.failed += s.failed;
+    summary.warnings += s.warnings;
+    for (const auto& [k, v] : s.failures_by_type) summary.failures_by_type[k] += v;
+    for (const auto& [k, v] : s.decided_by_method) summary.decided_by_method[k] += v;
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return summary;
+}
+
+}  // namespace lb::rules

@@ -1,0 +1,270 @@
+#include "rules/sandbox.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <lua.hpp>
+#include <stdexcept>
+
+#include "rules/shipped_lua.hpp"
+
+namespace lb::rules {
+namespace {
+
+// Registry slots of this file.
+constexpr const char* kSandboxKey = "lb.sandbox";
+constexpr const char* kPreludeKey = "lb.prelude";
+constexpr std::size_t kMaxStringBytes = 16u << 20;
+
+int abs_index(lua_State* L, int i) {
+  return (i > 0 || i <= LUA_REGISTRYINDEX) ? i : lua_gettop(L) + i + 1;
+}
+
+std::string position_of(lua_State* L, lua_Debug* ar) {
+  if (ar && lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+    return fmt::format("{}:{}", ar->short_src, ar->currentline);
+  }
+  return {};
+}
+
+// "pack/rules.lua:12: ..." (or "[string ...]:12:")
+bool has_position(const std::string& message) {
+  const auto lua = message.find(".lua:");
+  if (lua == std::string::npos) return false;
+  size_t i = lua + 5;
+  while (i < message.size() && std::isdigit(static_cast<unsigned char>(message[i]))) ++i;
+  return i > lua + 5 && i < message.size() && message[i] == ':';
+}
+
+// The innermost Lua frame with a line: where a non-string error was raised.
+std::string innermost_position(lua_State* L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); ++level) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+      return fmt::format("{}:{}", ar.short_src, ar.currentline);
+  }
+  return {};
+}
+
+// Message handler for every protected call. Errors can be any value; only strings (and numbers)
+// are shown as they are. Nothing here calls a metamethod (a hostile __tostring could loop).
+int message_handler(lua_State* L) {
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) return 1;
+  std::string text;
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_pushstring(L, "message");
+    lua_rawget(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) text = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (text.empty()) text = "error object is a table value";
+  } else {
+    text = fmt::format("error object is a {} value", luaL_typename(L, 1));
+  }
+  const std::string where = innermost_position(L);
+  lua_pushstring(L, where.empty() ? text.c_str() : (where + ": " + text).c_str());
+  return 1;
+}
+
+// A C function that calls back into Lua (gsub with a function, sort with a comparator,
+// tostring with __tostring, coroutine.resume) runs nested on the C stack. Unbounded, a script
+// recursing through one crashes the process (bench LUAJIT-BUDGET.md §6), so the wrapped
+// function is called through here with a depth count.
+int guarded_call(lua_State* L) {
+  Sandbox& sb = Sandbox::of(L);
+  if (sb.callback_depth >= sb.limits().max_callback_depth) {
+    return luaL_error(L, "%s: too many nested calls (limit %d)",
+                      lua_tostring(L, lua_upvalueindex(2)), sb.limits().max_callback_depth);
+  }
+  const int nargs = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  ++sb.callback_depth;
+  const int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
+  --sb.callback_depth;
+  if (rc != 0) return lua_error(L);  // rethrow as it was: the budget hook's error stays sticky
+  return lua_gettop(L);
+}
+
+int host_guard(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_checkstring(L, 2);
+  lua_settop(L, 2);
+  lua_pushcclosure(L, guarded_call, 2);
+  return 1;
+}
+
+int host_now(lua_State* L) {
+  lua_pushnumber(L, static_cast<lua_Number>(Sandbox::of(L).now()));
+  return 1;
+}
+
+int host_print(lua_State* L) {
+  Sandbox& sb = Sandbox::of(L);
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  if (sb.on_print) sb.on_print(std::string(s, len));
+  return 0;
+}
+
+// load_text(source, chunkname, env) -> function. Text only: "t" mode refuses bytecode, which
+// could otherwise break out of the VM's safety checks.
+int host_load_text(lua_State* L) {
+  size_t len = 0;
+  const char* source = luaL_checklstring(L, 1, &len);
+  const char* chunkname = luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (len > 0 && source[0] == '\x1b') {
+    return luaL_error(L, "%s: rule files must be Lua source text; precompiled bytecode is refused", chunkname + 1);
+  }
+  if (luaL_loadbufferx(L, source, len, chunkname, "t") != 0) return lua_error(L);
+  lua_pushvalue(L, 3);
+  lua_setfenv(L, -2);
+  return 1;
+}
+
+int host_shipped_source(lua_State* L) {
+  std::string path = luaL_checkstring(L, 1);
+  for (char& c : path)
+    if (c == '.') c = '/';
+  path += ".lua";
+  const std::string_view source = shipped_lua(path);
+  if (source.empty()) return 0;
+  lua_pushlstring(L, source.data(), source.size());
+  return 1;
+}
+
+}  // namespace
+
+Sandbox& Sandbox::of(lua_State* L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, kSandboxKey);
+  auto* sb = static_cast<Sandbox*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  return *sb;
+}
+
+void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
+  auto* sb = static_cast<Sandbox*>(ud);
+  if (nsize == 0) {
+    std::free(ptr);
+    sb->used_ -= osize;
+    return nullptr;
+  }
+  if (nsize > osize && sb->enforce_cap_ && sb->used_ - osize + nsize > sb->limits_.memory_bytes) {
+    // Refused allocations raise "not enough memory" in the script. The breach is remembered,
+    // so a script that catches that error with pcall still fails the item.
+    sb->memory_refused_ = true;
+    return nullptr;
+  }
+  void* p = std::realloc(ptr, nsize);
+  if (p) sb->used_ = sb->used_ - osize + nsize;
+  return p;
+}
+
+void Sandbox::budget_hook(lua_State* L, lua_Debug* ar) {
+  Sandbox& sb = of(L);
+  if (!sb.budget_->expired_in_hook()) return;
+  sb.budget_hit_ = true;
+  std::string where = position_of(L, ar);
+  sb.budget_message_ =
+      fmt::format("{}{}{} exceeded its CPU budget of {} ms", where, where.empty() ? "" : ": ",
+                  sb.current_what_, sb.limits_.hook_budget.count());
+  lua_pushstring(L, sb.budget_message_.c_str());
+  lua_error(L);
+}
+
+Sandbox::Sandbox(const Limits& limits) : limits_(limits) {
+  L_ = lua_newstate(&Sandbox::allocate, this);
+  if (!L_) throw std::runtime_error("cannot create a Lua state");
+  lua_pushlightuserdata(L_, this);
+  lua_setfield(L_, LUA_REGISTRYINDEX, kSandboxKey);
+  luaL_openlibs(L_);
+  budget_ = std::make_unique<BudgetSlot>(L_, &Sandbox::budget_hook);
+  install_environment();
+}
+
+Sandbox::~Sandbox() {
+  budget_.reset();  // unregister from the watchdog before the state goes
+  if (L_) lua_close(L_);
+}
+
+void Sandbox::install_environment() {
+  const std::string_view prelude = shipped_lua("prelude.lua");
+  if (luaL_loadbufferx(L_, prelude.data(), prelude.size(), "@prelude.lua", "t") != 0) {
+    throw std::runtime_error(fmt::format("shipped prelude: {}", lua_tostring(L_, -1)));
+  }
+  lua_newtable(L_);
+  const luaL_Reg host[] = {{"guard", host_guard},
+                           {"now", host_now},
+                           {"print", host_print},
+                           {"load_text", host_load_text},
+                           {"shipped_source", host_shipped_source},
+                           {nullptr, nullptr}};
+  for (const luaL_Reg* r = host; r->name; ++r) {
+    lua_pushcfunction(L_, r->func);
+    lua_setfield(L_, -2, r->name);
+  }
+  lua_pushnumber(L_, static_cast<lua_Number>(kMaxStringBytes));
+  lua_setfield(L_, -2, "max_string_bytes");
+  if (lua_pcall(L_, 1, 1, 0) != 0) {
+    throw std::runtime_error(fmt::format("shipped prelude: {}", lua_tostring(L_, -1)));
+  }
+  lua_setfield(L_, LUA_REGISTRYINDEX, kPreludeKey);
+  // Nothing privileged stays reachable from a script's globals: packs get their own
+  // environments from the prelude, and the real globals table is never handed out.
+}
+
+bool Sandbox::load_text(const std::string& source, const std::string& chunkname, int env_index,
+                        std::string& error) {
+  env_index = abs_index(L_, env_index);
+  if (luaL_loadbufferx(L_, source.data(), source.size(), chunkname.c_str(), "t") != 0) {
+    error = lua_tostring(L_, -1);
+    lua_pop(L_, 1);
+    return false;
+  }
+  lua_pushvalue(L_, env_index);
+  lua_setfenv(L_, -2);
+  return true;
+}
+
+CallOutcome Sandbox::call(int nargs, int nresults, const std::string& what,
+                          const std::string& where) {
+  const int base = lua_gettop(L_) - nargs;  // index of the function
+  lua_pushcfunction(L_, message_handler);
+  lua_insert(L_, base);
+  current_what_ = what;
+  memory_refused_ = false;
+  budget_hit_ = false;
+  callback_depth = 0;
+  enforce_cap_ = true;
+  budget_->begin_call(limits_.hook_budget);
+  const int rc = lua_pcall(L_, nargs, nresults, base);
+  budget_->end_call();
+  enforce_cap_ = false;
+  lua_remove(L_, base);
+
+  CallOutcome out;
+  if (budget_hit_) {
+    out.breach = Breach::budget;
+    out.message = budget_message_;
+  } else if (memory_refused_) {
+    out.breach = Breach::memory;
+    out.message = fmt::format("{}{}{} exceeded the memory limit of {} MiB", where,
+                              where.empty() ? "" : ": ", what, limits_.memory_bytes >> 20);
+  } else if (rc != 0) {
+    out.breach = Breach::error;
+    out.message = lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "error without a message";
+    // Errors raised from C in a tail call (`return ctx.lookup(...)`) have no caller frame left
+    // to name: fall back to where the hook is defined, so every message carries a file:line.
+    if (!has_position(out.message) && !where.empty()) out.message = where + ": " + out.message;
+  }
+  if (out.breach != Breach::none) {
+    if (rc == 0) lua_pop(L_, nresults);  // the script caught the breach; its results don't count
+    else lua_pop(L_, 1);
+    if (out.breach != Breach::error) poisoned_ = true;
+  }
+  return out;
+}
+
+}  // namespace lb::rules

@@ -1,0 +1,85 @@
+#pragma once
+// One sandboxed LuaJIT state: the allow-listed environment, the memory cap, the CPU budget and
+// the nesting limit for C functions that call back into Lua. It knows nothing of items or
+// packs; the Evaluator (evaluator.hpp) builds on it.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "rules/watchdog.hpp"
+
+struct lua_State;
+
+namespace lb::rules {
+
+struct Limits {
+  std::size_t memory_bytes = 64u << 20;                // per pack state, baseline included
+  std::chrono::milliseconds hook_budget{100};          // per hook call
+  int max_callback_depth = 50;                         // C-to-Lua re-entry (gsub, sort, ...)
+};
+
+enum class Breach { none, error, budget, memory };
+
+struct CallOutcome {
+  Breach breach = Breach::none;
+  std::string message;  // "<file>:<line>: <what>" when the position is known
+};
+
+class Sandbox {
+ public:
+  explicit Sandbox(const Limits& limits);
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  lua_State* L() const { return L_; }
+  const Limits& limits() const { return limits_; }
+  std::size_t memory_used() const { return used_; }
+
+  // Loads Lua source as text (never bytecode) into a function on the stack, with `env` (the
+  // value at stack index env_index) as its environment. Chunk names are shown in errors.
+  bool load_text(const std::string& source, const std::string& chunkname, int env_index,
+                 std::string& error);
+
+  // Calls the function below its `nargs` arguments on the stack, inside the limits. `what`
+  // names the call in limit messages ("hook 'account'"); `where` is used when a memory breach
+  // has no better position (the hook's definition). Results stay on the stack on success.
+  CallOutcome call(int nargs, int nresults, const std::string& what, const std::string& where);
+
+  // A breach leaves a state whose module-level values may be half-updated: the caller drops it.
+  bool poisoned() const { return poisoned_; }
+
+  // The frozen clock exposed as os.time()/os.date() (seconds since the epoch, UTC).
+  void set_now(int64_t epoch_seconds) { now_ = epoch_seconds; }
+  int64_t now() const { return now_; }
+
+  // print() from scripts goes here (explain and fixture runs show it; the CLI logs it).
+  std::function<void(const std::string&)> on_print;
+
+  static Sandbox& of(lua_State* L);  // the sandbox that owns L (for C functions)
+
+ private:
+  static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize);
+  static void budget_hook(lua_State* L, struct lua_Debug* ar);
+  void install_environment();
+
+  Limits limits_;
+  lua_State* L_ = nullptr;
+  std::unique_ptr<BudgetSlot> budget_;
+  std::size_t used_ = 0;
+  bool enforce_cap_ = false;
+  bool memory_refused_ = false;
+  bool budget_hit_ = false;
+  bool poisoned_ = false;
+  int64_t now_ = 0;
+  std::string current_what_;
+  std::string budget_message_;
+
+ public:
+  int callback_depth = 0;  // maintained by the guarded wrappers (sandbox.cpp)
+};
+
+}  // namespace lb::rules

@@ -1,0 +1,394 @@
+// The hook pipeline, ctx, packs that extend packs, results checking and traces.
+#include <catch2/catch.hpp>
+
+#include "rules/outcome.hpp"
+#include "rules_test_util.hpp"
+
+using namespace lb;
+using lb::test::Harness;
+using lb::test::load_item;
+using lb::test::TempDir;
+using lb::test::write_pack;
+
+namespace {
+
+std::string json_of(const rules::Outcome& o) {
+  std::string s;
+  rules::write_outcome_json(o, s);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a minimal pack decides a card purchase (domain brief §8.1)", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "mini", {{"rules.lua", test::kMinimalHooks}}));
+  const auto item = load_item("card_purchase_journal.json");
+  const auto o = h.evaluator->evaluate(item);
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  CHECK(o.decisions.method == "journal");
+  CHECK(o.decisions.counterAccount == "1810");
+  REQUIRE(o.decisions.lines.size() == 1);
+  CHECK(o.decisions.lines[0].account == "6800");
+  CHECK(o.decisions.lines[0].accountingEntryLineId == item.accountingEntryLines[0].accountingEntryLineId);
+  // Posting defaults when no posting hook: item date (§2.9), reconciliationId (§2.7), draft (§2.10),
+  // and supplier · user · note (§2.7).
+  CHECK(o.decisions.posting.date == "2025-12-10");
+  CHECK(o.decisions.posting.reference == item.additionalInformation.reconciliationId);
+  CHECK(o.decisions.posting.draft);
+  CHECK(o.decisions.posting.description == "Target · Luke Richardson · Printer ink");
+  CHECK(json_of(o).find("\"status\":\"decided\"") != std::string::npos);
+}
+
+TEST_CASE("every hook's result is used, in order", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "full", {{"rules.lua", R"lua(
+local M = {}
+function M.validate(item, ctx) end
+function M.bookkeeping_method(item) return item.bookkeeping.method end
+function M.vendor(item, ctx) return ctx.erp.vendor_by_code(item.vendor.code) end
+function M.counter_account(item, ctx) return ctx.settings.ap_account end
+function M.account(line) return line.account.code end
+function M.tax(line) return { code = line.tax.code, type = line.tax.type, rate = line.tax.rate } end
+function M.dimensions(line, item) return { TEAM = "NONE", PROJECT = "P1" } end
+function M.posting(item, ctx)
+  local info = item.additionalInformation.invoiceInformation
+  return { date = ctx.date.day(item.date), documentDate = info.invoiceDate, dueDate = info.dueDate,
+           description = "Invoice " .. info.invoiceNumber, draft = false }
+end
+return M
+)lua"},
+                                                     {"pack.toml", "name = \"full\"\n[settings]\nap_account = \"2000\"\n"}}));
+  h.directory.add(model::ErpVendor{.code = "V1001", .name = "TestSupplier123"});
+  const auto o = h.evaluator->evaluate(load_item("invoice_ap.json"));
+  INFO(json_of(o));
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  CHECK(o.decisions.method == "accounts_payable");
+  CHECK(o.decisions.vendor == "V1001");
+  CHECK(o.decisions.counterAccount == "2000");
+  REQUIRE(o.decisions.lines[0].tax);
+  CHECK(o.decisions.lines[0].tax->code == "S20");
+  CHECK(o.decisions.lines[0].tax->type == "inclusive");
+  CHECK(o.decisions.lines[0].dimensions ==
+        std::vector<std::pair<std::string, std::string>>{{"PROJECT", "P1"}, {"TEAM", "NONE"}});
+  CHECK(o.decisions.posting.documentDate == "2025-04-01");
+  CHECK(o.decisions.posting.description == "Invoice INV-0042");
+  CHECK_FALSE(o.decisions.posting.draft);
+}
+
+TEST_CASE("a child pack overrides one hook and falls back with ctx.base", "[rules]") {
+  TempDir dir;
+  write_pack(dir, "base", {{"rules.lua", test::kMinimalHooks},
+                           {"pack.toml", "name = \"base\"\n[settings]\nwallet = \"1810\"\nnested = { a = 1, b = 2 }\n"}});
+  const auto child = write_pack(dir, "child", {{"pack.toml", R"(name = "child"
+extends = "base"
+[settings]
+nested = { b = 3 }
+rd_account = "7000"
+)"},
+                                               {"rules.lua", R"lua(
+return {
+  account = function(line, item, ctx)
+    if item.team and item.team.name == "Engineering" then return ctx.settings.rd_account end
+    return ctx.base.account(line, item)
+  end,
+  counter_account = function(item, ctx)
+    return ctx.base.counter_account(item) .. "-" .. ctx.settings.nested.a .. ctx.settings.nested.b
+  end,
+}
+)lua"}});
+  Harness h(child);
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"), true);
+  INFO(json_of(o));
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  CHECK(o.decisions.lines[0].account == "7000");
+  CHECK(o.decisions.counterAccount == "1810-13");  // settings merged deeply, the child wins on b
+
+  SECTION("the trace names the pack that answered each hook, base calls nested") {
+    const auto& steps = o.trace->steps;
+    auto find = [&](const std::string& hook, int depth) {
+      for (const auto& s : steps)
+        if (s.hook == hook && s.depth == depth) return &s;
+      return static_cast<const rules::TraceStep*>(nullptr);
+    };
+    REQUIRE(find("bookkeeping_method", 0));
+    CHECK(find("bookkeeping_method", 0)->pack == "base");
+    REQUIRE(find("counter_account", 0));
+    CHECK(find("counter_account", 0)->pack == "child");
+    REQUIRE(find("counter_account", 1));
+    CHECK(find("counter_account", 1)->pack == "base");
+    CHECK(find("counter_account", 1)->result == "\"1810\"");
+    const auto* account = find("account", 0);
+    REQUIRE(account);
+    CHECK(account->line == 1);
+    bool read_team = false;
+    for (const auto& r : account->reads) read_team |= r.path == "item.team.name" && r.value == "\"Engineering\"";
+    CHECK(read_team);
+  }
+}
+
+TEST_CASE("ctx.lookup reads the pack's CSV tables", "[rules]") {
+  TempDir dir;
+  const auto pack = write_pack(dir, "tables", {{"pack.toml", R"(name = "tables"
+[tables.accounts]
+file = "tables/accounts.csv"
+key = "pleo"
+)"},
+                                               {"tables/accounts.csv", "erp,pleo,note\n6010,6800,office\n7010,7100,\"consulting, external\"\n"},
+                                               {"rules.lua", R"lua(
+return {
+  bookkeeping_method = function() return "journal" end,
+  counter_account = function() return "1810" end,
+  account = function(line, item, ctx)
+    local row = ctx.lookup("accounts", line.account.code)
+    if not row then ctx.fail("account_unknown", "no mapping for " .. line.account.code) end
+    return ctx.lookup("accounts", line.account.code, "erp") .. "/" .. row.note
+  end,
+}
+)lua"}});
+  Harness h(pack);
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"), true);
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  CHECK(o.decisions.lines[0].account == "6010/office");
+  bool traced = false;
+  for (const auto& s : o.trace->steps)
+    for (const auto& l : s.lookups) traced |= l.call == "ctx.lookup(\"accounts\", \"6800\", \"erp\")" && l.result == "\"6010\"";
+  CHECK(traced);
+
+  SECTION("an unknown table or column is a clear error") {
+    TempDir d2;
+    Harness bad(write_pack(d2, "bad", {{"rules.lua", R"lua(
+return { bookkeeping_method = function(item, ctx) return ctx.lookup("nope", "x") end }
+)lua"}}));
+    const auto f = bad.evaluator->evaluate(load_item("card_purchase_journal.json"));
+    REQUIRE(f.status == rules::OutcomeStatus::failed);
+    CHECK(f.failure.type == "unexpected_failure");
+    CHECK_THAT(f.failure.message, Catch::Contains("bad/rules.lua:2: ctx.lookup: no table 'nope'"));
+  }
+}
+
+TEST_CASE("ctx.erp answers from the directory", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "erp", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function() return "journal" end,
+  counter_account = function(item, ctx)
+    local a = ctx.erp.account("1810")
+    assert(a and a.name == "Pleo GBP" and a.currency == "GBP" and not a.blocked)
+    assert(ctx.erp.account("0000") == nil)
+    local v = ctx.erp.vendor_by_tax_number("DK123")
+    assert(v.code == "V1" and v.blocked == true and v.payablesAccount == "2001")
+    assert(ctx.erp.vendor_by_external_id("EXT-1").code == "V1")
+    local t = ctx.erp.tax_code("RC25")
+    assert(t.type == "reverse" and t.rate == 0.25 and t.ingoingTaxAccount == "14400")
+    assert(ctx.erp.dimension_value("dept", "eng").code == "ENG")
+    assert(ctx.erp.period_open("2025-12-10") == false)
+    assert(ctx.erp.next_open_date("2025-12-10T15:46:34Z") == "2026-01-01")
+    return "1810"
+  end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  h.directory.add(model::ErpAccount{.code = "1810", .name = "Pleo GBP", .currency = "GBP"});
+  h.directory.add(model::ErpVendor{.code = "V1", .name = "Vendor", .externalId = "EXT-1", .taxNumber = "DK123",
+                                   .payablesAccount = "2001", .blocked = true});
+  h.directory.add(model::ErpTaxCode{.code = "RC25", .name = "Reverse", .rate = 0.25, .type = "reverse",
+                                    .ingoingTaxAccount = "14400", .outgoingTaxAccount = "14500"});
+  h.directory.add(model::ErpDimensionValue{.dimension = "DEPT", .code = "ENG", .name = "Engineering"});
+  h.directory.add(model::ErpPeriod{.from = "2025-12-01", .to = "2025-12-31", .closed = true});
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(json_of(o));
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
+TEST_CASE("ctx.fail reports Pleo's failure types; unknown types are rejected", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "failing", {{"rules.lua", R"lua(
+return {
+  validate = function(item, ctx)
+    if item.note == "Printer ink" then
+      -- Even a script that catches its own failure does not undo it.
+      pcall(ctx.fail, "vendor_unknown", "Vendor V1001 does not exist or is blocked in the accounting system.")
+    end
+  end,
+  bookkeeping_method = function(item, ctx)
+    if item.type == "fee" then ctx.fail("not_a_type", "x") end
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  REQUIRE(o.status == rules::OutcomeStatus::failed);
+  CHECK(o.failure.type == "vendor_unknown");
+  CHECK(o.failure.message == "Vendor V1001 does not exist or is blocked in the accounting system.");
+
+  const auto fee = h.evaluator->evaluate(load_item("fee_interest.json"));
+  REQUIRE(fee.status == rules::OutcomeStatus::failed);
+  CHECK(fee.failure.type == "unexpected_failure");
+  CHECK_THAT(fee.failure.message, Catch::Contains("failing/rules.lua:10: ctx.fail: unknown failure type 'not_a_type'"));
+}
+
+TEST_CASE("results the engine cannot use fail the item with the hook's file:line", "[rules]") {
+  TempDir dir;
+  const auto pack = [&](const std::string& name, const std::string& hooks) {
+    return write_pack(dir, name, {{"rules.lua", "local M = {}\n"
+                                                "function M.bookkeeping_method() return 'journal' end\n"
+                                                "function M.counter_account() return '1810' end\n"
+                                                "function M.account() return '6800' end\n" +
+                                                    hooks + "\nreturn M\n"}});
+  };
+  const auto item = load_item("card_purchase_journal.json");
+  auto message_of = [&](const std::string& name, const std::string& hooks) {
+    Harness h(pack(name, hooks));
+    const auto o = h.evaluator->evaluate(item);
+    REQUIRE(o.status == rules::OutcomeStatus::failed);
+    return o.failure.type + ": " + o.failure.message;
+  };
+  CHECK(message_of("m1", "function M.bookkeeping_method() return 'jornal' end") ==
+        "unexpected_failure: hook 'bookkeeping_method' (m1/rules.lua:5) returned \"jornal\"; expected \"journal\", "
+        "\"accounts_payable\" or \"skip\"");
+  CHECK(message_of("m2", "function M.account() return nil end") ==
+        "missing_configuration: Line 1 has no account: no rule mapped it to an account in the accounting system.");
+  CHECK(message_of("m3", "function M.tax() return { code = 'S20', kind = 'x' } end") ==
+        "unexpected_failure: hook 'tax' (line 1) (m3/rules.lua:5) returned {\"code\":\"S20\",\"kind\":\"x\"}; expected a "
+        "tax code or {code, type, rate, ingoingTaxAccount, outgoingTaxAccount} (field 'kind' is unknown or of the "
+        "wrong type)");
+  CHECK(message_of("m4", "function M.posting() return { date = '10/12/2025' } end") ==
+        "unexpected_failure: hook 'posting' (m4/rules.lua:5) returned {\"date\":\"10/12/2025\"}; expected a table of "
+        "date, documentDate, dueDate (YYYY-MM-DD), description, reference (strings), draft (boolean); field 'date' is "
+        "unknown or invalid");
+  CHECK(message_of("m5", "function M.dimensions() return { DEPT = 7 } end").starts_with(
+      "unexpected_failure: hook 'dimensions' (line 1) (m5/rules.lua:5) returned {\"DEPT\":7}"));
+  CHECK(message_of("m6", "function M.account(line) return line.acount.code end") ==
+        "unexpected_failure: hook 'account' (line 1) failed: m6/rules.lua:5: line has no field 'acount' (did you "
+        "mean 'account'?)");
+}
+
+TEST_CASE("skip reports a reason; AP without a vendor fails vendor_unknown", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "skipper", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item)
+    if item.type == "wallet_topup" then return "skip", "top-ups are booked from the bank feed" end
+    return "accounts_payable"
+  end,
+  vendor = function() return nil end,
+  counter_account = function() return "2000" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto topup = h.evaluator->evaluate(load_item("wallet_topup.json"));
+  CHECK(topup.status == rules::OutcomeStatus::skipped);
+  CHECK(topup.skip_reason == "top-ups are booked from the bank feed");
+  const auto invoice = h.evaluator->evaluate(load_item("invoice_ap.json"));
+  CHECK(invoice.status == rules::OutcomeStatus::failed);
+  CHECK(invoice.failure.type == "vendor_unknown");
+}
+
+TEST_CASE("a pack without a required hook fails items, naming the hook", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "partial", {{"rules.lua", "return { bookkeeping_method = function() return 'journal' end }"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  REQUIRE(o.status == rules::OutcomeStatus::failed);
+  CHECK(o.failure.message == "rule pack 'partial' defines no 'counter_account' hook");
+}
+
+TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
+  TempDir dir;
+  auto load_error = [&](const std::string& name, const std::map<std::string, std::string>& files) {
+    auto pack = rules::Pack::load(write_pack(dir, name, files));
+    if (!pack) return pack.error().message;
+    model::MemoryDirectory d;
+    auto e = rules::Evaluator::create(*pack, {.directory = &d});
+    return e ? std::string("loaded") : e.error().message;
+  };
+  CHECK(load_error("typo", {{"rules.lua", "return { acount = function() end }"}}) ==
+        "typo/rules.lua returned unknown hook 'acount' (hooks are: validate, bookkeeping_method, vendor, "
+        "counter_account, account, tax, dimensions, posting)");
+  CHECK(load_error("syntax", {{"rules.lua", "return {"}}).starts_with("syntax/rules.lua:1:"));
+  CHECK(load_error("notable", {{"rules.lua", "return 42"}}) == "notable/rules.lua: rules.lua must return a table of hooks, got number");
+  CHECK_THAT(load_error("orphan", {{"pack.toml", "name = \"orphan\"\nextends = \"missing\"\n"}}),
+             Catch::Contains("extends \"missing\", which was not found"));
+  CHECK_THAT(load_error("badkey", {{"pack.toml", "name = \"badkey\"\nextend = \"default\"\n"}}),
+             Catch::Contains("pack.toml:2: unknown or mistyped key 'extend'"));
+  write_pack(dir, "cycle_a", {{"pack.toml", "name = \"cycle_a\"\nextends = \"cycle_b\"\n"}});
+  write_pack(dir, "cycle_b", {{"pack.toml", "name = \"cycle_b\"\nextends = \"cycle_a\"\n"}});
+  CHECK_THAT(rules::Pack::load(dir.path() / "cycle_a").error().message, Catch::Contains("extends forms a cycle"));
+  CHECK(load_error("lib", {{"rules.lua", "local u = require('util.names')\nreturn { account = u.account }"},
+                           {"util/names.lua", "return { account = function() return 'x' end }"}}) == "loaded");
+  CHECK_THAT(load_error("noreq", {{"rules.lua", "return require('missing')"}}),
+             Catch::Contains("require: module 'missing' not found: looked for noreq/missing.lua"));
+}
+
+TEST_CASE("item views are read-only, complete and valid only during their hook call", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "views", {{"rules.lua", R"lua(
+local kept
+local M = {}
+function M.bookkeeping_method(item)
+  if item.note == "stash" then return "journal" end
+  if kept then return kept.type end  -- a view from an earlier item: must not be readable
+  kept = item
+  return "journal"
+end
+function M.counter_account(item)
+  local lines = item.accountingEntryLines
+  assert(#lines == 1 and lines[2] == nil)
+  local n = 0
+  for i, line in ipairs(lines) do n = n + i; assert(line.lineAmount.inWalletCurrency.value == 6366) end
+  assert(n == 1)
+  local fields = {}
+  for k in pairs(item.supplier) do fields[#fields + 1] = k end
+  assert(table.concat(fields, ",") == "categoryCode,code,country,name", table.concat(fields, ","))
+  assert(item.amount.inWalletCurrency.currency == "GBP")
+  assert(item.vendor == nil and item.subType == nil)
+  assert(item.accountingEntryLines[1] == item.accountingEntryLines[1])
+  assert(item._links.web.exportItem ~= nil)
+  assert(not pcall(function() item.type = "refund" end))
+  return "1810"
+end
+function M.account() return "6800" end
+return M
+)lua"}}));
+  const auto item = load_item("card_purchase_journal.json");
+  const auto first = h.evaluator->evaluate(item);
+  INFO(json_of(first));
+  REQUIRE(first.status == rules::OutcomeStatus::decided);
+  const auto second = h.evaluator->evaluate(item);
+  REQUIRE(second.status == rules::OutcomeStatus::failed);
+  CHECK_THAT(second.failure.message,
+             Catch::Contains("views/rules.lua:6: a view of a item was used after the hook call that received it returned"));
+}
+
+TEST_CASE("the clock is frozen and in UTC", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "clock", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function() return "journal" end,
+  counter_account = function(item, ctx) return os.date("%Y-%m-%d %H:%M", os.time()) .. "|" .. ctx.date.today() end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  CHECK(o.decisions.counterAccount == "2026-01-15 12:00|2026-01-15");
+}
+
+TEST_CASE("print and ctx.warn reach the outcome and the trace", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "chatty", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx) print("method for", item.type); ctx.warn("no team code"); return "journal" end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"), true);
+  CHECK(o.warnings == std::vector<std::string>{"no team code"});
+  CHECK(o.trace->steps[0].prints == std::vector<std::string>{"method for\tcard_purchase"});
+  const std::string text = rules::render_trace_text(o);
+  CHECK_THAT(text, Catch::Contains("read   item.type = \"card_purchase\""));
+  CHECK_THAT(text, Catch::Contains("warn   no team code"));
+  CHECK_THAT(text, Catch::Contains("outcome: decided"));
+}
