@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <lua.hpp>
 #include <string_view>
 
@@ -164,6 +165,7 @@ struct Evaluator::Impl : ReadRecorder {
   };
   std::vector<int> ctx_refs;
   std::vector<std::array<Resolved, kHookCount>> resolved;
+  int decided_ref = LUA_NOREF;  // hook name -> what it returned for the current item
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
@@ -436,6 +438,21 @@ int base_call(lua_State* L) {
   return 1;
 }
 
+// ctx.decided(hook): what an earlier hook returned for this item (the vendor record the vendor
+// hook chose, the method), so later hooks build on it instead of deciding it again.
+int ctx_decided(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const char* hook = luaL_checkstring(L, 1);
+  if (std::find_if(kHookNames.begin(), kHookNames.end(), [&](const char* h) { return std::strcmp(h, hook) == 0; }) ==
+      kHookNames.end()) {
+    return luaL_error(L, "ctx.decided: no hook '%s' (hooks are: %s)", hook, hook_list().c_str());
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, impl.decided_ref);
+  lua_getfield(L, -1, hook);
+  impl.lookup(fmt::format("ctx.decided(\"{}\")", hook), L, -1);
+  return 1;
+}
+
 int base_missing(lua_State* L) {
   return luaL_error(L, "ctx.base.%s: no parent pack defines '%s'", lua_tostring(L, lua_upvalueindex(1)),
                     lua_tostring(L, lua_upvalueindex(1)));
@@ -504,6 +521,8 @@ Status Evaluator::Impl::build() {
   resolved.assign(levels.size(), {});
   ctx_refs.assign(levels.size(), LUA_NOREF);
 
+  lua_newtable(L);
+  decided_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, LUA_REGISTRYINDEX, "lb.prelude");
   const int prelude = lua_gettop(L);
 
@@ -588,6 +607,9 @@ Status Evaluator::Impl::build() {
     lua_pushlightuserdata(L, this);
     lua_pushcclosure(L, ctx_warn, 1);
     lua_setfield(L, -2, "warn");
+    lua_pushlightuserdata(L, this);
+    lua_pushcclosure(L, ctx_decided, 1);
+    lua_setfield(L, -2, "decided");
     for (const char* module : {"money", "date", "text"}) {
       require_shipped(fmt::format("lb.{}", module).c_str());
       lua_setfield(L, -2, module);
@@ -641,9 +663,17 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
     step = begin_step(h, r.from, line_index, 0);
   }
   const CallOutcome res = sandbox->call(nargs, nresults, label, hook_where(h, r.from));
-  if (tracing) end_step(step, L, res.breach == Breach::none ? -1 : 0, res.message);
+  if (tracing) end_step(step, L, res.breach == Breach::none && nresults > 0 ? -nresults : 0, res.message);
 
-  if (res.breach == Breach::none && !failure) return true;
+  if (res.breach == Breach::none && !failure) {
+    if (!is_line_hook(h) && nresults > 0) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, decided_ref);
+      lua_pushvalue(L, -1 - nresults);
+      lua_setfield(L, -2, name.c_str());
+      lua_pop(L, 1);
+    }
+    return true;
+  }
   if (res.breach == Breach::none) lua_pop(L, nresults);  // ctx.fail caught by the script itself
   if (res.breach == Breach::budget || res.breach == Breach::memory) {
     // A limit breach outranks a ctx.fail the script made on its way there.
@@ -669,6 +699,13 @@ Outcome Evaluator::Impl::evaluate(const model::ExportItem& it, bool trace) {
   const int64_t started = steady_ns();
 
   const int top = lua_gettop(sandbox->L());
+  lua_State* L = sandbox->L();
+  lua_rawgeti(L, LUA_REGISTRYINDEX, decided_ref);
+  for (const char* h : kHookNames) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, h);
+  }
+  lua_pop(L, 1);
   decide(out);
   lua_settop(sandbox->L(), top);
 
