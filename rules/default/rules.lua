@@ -61,7 +61,8 @@ function M.validate(item, ctx)
   for i, line in ipairs(lines) do
     local money = line.lineAmount.inWalletCurrency
     if money.currency ~= currency then
-      ctx.fail("validation_failure", string.format("Line %d is in %s but the entry is in %s.", i, money.currency, currency))
+      ctx.fail("validation_failure",
+        string.format("Line %d is in %s but the entry is in %s.", i, money.currency, currency))
     end
     total = total + money.value
   end
@@ -240,7 +241,9 @@ function M.posting(item, ctx)
     else
       ctx.fail("accounting_system_validation_failure", "Closed accounting period: " .. date .. " cannot be posted.")
     end
-    if date ~= ctx.date.day(item.date) then ctx.warn("Posting date moved from " .. ctx.date.day(item.date) .. " to " .. date .. ".") end
+    if date ~= ctx.date.day(item.date) then
+      ctx.warn("Posting date moved from " .. ctx.date.day(item.date) .. " to " .. date .. ".")
+    end
   end
   local user = item.user
   local description = ctx.text.join(" · ", item.supplier and item.supplier.name, user and user.name, item.note)

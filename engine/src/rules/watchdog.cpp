@@ -1,6 +1,7 @@
 #include "rules/watchdog.hpp"
 
 #include <lua.hpp>
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -79,7 +80,20 @@ int64_t BudgetSlot::now_ns() {
 }
 
 void BudgetSlot::begin_call(std::chrono::nanoseconds budget) {
+  thread_local pthread_t cached_thread{};
+  thread_local clockid_t cached_clock{};
+  thread_local bool cached = false;
+  if (!cached || !pthread_equal(cached_thread, pthread_self())) {
+    cached_thread = pthread_self();
+    cached = pthread_getcpuclockid(cached_thread, &cached_clock) == 0;
+  }
+  if (cached && (!has_cpu_clock_.load(std::memory_order_relaxed) ||
+                 cpu_clock_.load(std::memory_order_relaxed) != cached_clock)) {
+    cpu_clock_.store(cached_clock, std::memory_order_relaxed);
+    has_cpu_clock_.store(true, std::memory_order_release);
+  }
   seq_.fetch_add(1, std::memory_order_relaxed);
+  budget_ns_.store(budget.count(), std::memory_order_relaxed);
   deadline_ns_.store(now_ns() + budget.count(), std::memory_order_release);
 }
 
@@ -100,9 +114,33 @@ bool BudgetSlot::expired_in_hook() {
   return false;
 }
 
+namespace {
+int64_t cpu_ns(clockid_t clock) {
+  timespec ts{};
+  if (clock_gettime(clock, &ts) != 0) return -1;
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
 void BudgetSlot::check(int64_t now) {
   const int64_t deadline = deadline_ns_.load(std::memory_order_acquire);
-  if (deadline == 0 || now < deadline || armed_.load(std::memory_order_relaxed)) return;
+  if (deadline == 0 || armed_.load(std::memory_order_relaxed)) return;
+  const uint64_t seq = seq_.load(std::memory_order_relaxed);
+  const bool has_clock = has_cpu_clock_.load(std::memory_order_acquire);
+  const clockid_t clock = cpu_clock_.load(std::memory_order_relaxed);
+  if (seq != seen_seq_) {  // a call the watchdog has not looked at yet: note where its CPU clock is
+    seen_seq_ = seq;
+    seen_cpu_ns_ = has_clock ? cpu_ns(clock) : -1;
+    seen_wall_ns_ = now;
+    return;
+  }
+  if (now < deadline) return;
+  const int64_t budget = budget_ns_.load(std::memory_order_relaxed);
+  if (has_clock && seen_cpu_ns_ >= 0) {
+    const int64_t cpu_now = cpu_ns(clock);
+    const int64_t before_seen = std::max<int64_t>(0, seen_wall_ns_ - (deadline - budget));
+    if (cpu_now >= 0 && cpu_now - seen_cpu_ns_ + before_seen < budget) return;  // waiting, not spinning
+  }
   std::lock_guard lock(mutex_);
   if (deadline_ns_.load(std::memory_order_acquire) != deadline) return;  // that call ended
   armed_seq_ = seq_.load(std::memory_order_relaxed);

@@ -9,6 +9,13 @@
 // mask too. The armed hook fires on every instruction and raises an error each time, so a
 // script's pcall cannot swallow it: the next instruction after the catch fails again.
 //
+// The budget is CPU time, not wall time: a loaded machine must not fail items whose rules are
+// merely waiting for a core. Reading a thread's CPU clock is a system call, too slow for every
+// hook call, so the watchdog reads it instead: when it first sees a call running it notes the
+// worker's CPU clock, and once the call's wall-clock deadline has passed it arms the hook only
+// if the CPU time used since then (plus the wall time before it looked, at most one tick)
+// reaches the budget.
+//
 // Arming from another thread is lua_sethook's intended asynchronous use: LuaJIT's own
 // command-line interpreter calls it from a SIGINT handler. It only stores the hook fields and
 // rewrites the dispatch table; the mutex below keeps the watchdog's arming and the worker's
@@ -18,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <time.h>
 
 struct lua_State;
 struct lua_Debug;
@@ -55,6 +63,14 @@ class BudgetSlot {
   Hook hook_;
   std::atomic<uint64_t> seq_{0};
   std::atomic<int64_t> deadline_ns_{0};  // 0: no call running
+  std::atomic<int64_t> budget_ns_{0};
+  // The CPU clock of the thread making calls; an evaluator may move between worker threads.
+  std::atomic<clockid_t> cpu_clock_{};
+  std::atomic<bool> has_cpu_clock_{false};
+  // The watchdog's own notes on the call it is watching (watchdog thread only).
+  uint64_t seen_seq_ = 0;
+  int64_t seen_cpu_ns_ = 0;
+  int64_t seen_wall_ns_ = 0;
   std::atomic<bool> armed_{false};
   uint64_t armed_seq_ = 0;  // guarded by mutex_
   std::mutex mutex_;
