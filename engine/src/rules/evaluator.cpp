@@ -182,11 +182,13 @@ struct Evaluator::Impl : ReadRecorder {
   void read(std::string_view path, std::string_view value) override {
     if (TraceStep* s = step()) s->reads.push_back({std::string(path), std::string(value)});
   }
-  void lookup(std::string call, lua_State* L, int result_index) {
+  // `describe` renders the call ("ctx.erp.account(\"6800\")"); only run while tracing.
+  template <typename Describe>
+  void lookup(Describe&& describe, lua_State* L, int result_index) {
     if (TraceStep* s = step()) {
       std::string result;
       lua_to_json(L, result_index, result);
-      s->lookups.push_back({std::move(call), std::move(result)});
+      s->lookups.push_back({describe(), std::move(result)});
     }
   }
   size_t begin_step(int hook, int level, int line, int depth) {
@@ -220,7 +222,11 @@ struct Evaluator::Impl : ReadRecorder {
   void fail(std::string type, std::string message) {
     if (!failure) failure = Failure{std::move(type), std::move(message)};
   }
-  std::string hook_where(int h, int level) const;
+  const std::string& hook_where(int h, int level) const;
+  // "hook 'account' (line 2)", built once: labels are only read when a call goes wrong.
+  std::array<std::vector<std::string>, kHookCount> labels;
+  const std::string& label(int h, int line);
+  uint32_t decided_set = 0;  // bit per hook: which decided[] entries this item wrote
   bool call(int h, int line_index, int nresults);
   Outcome evaluate(const model::ExportItem& it, bool trace);
   void decide(Outcome& out);
@@ -288,7 +294,7 @@ template <typename Lookup>
 int vendor_lookup(lua_State* L, const char* name, Lookup lookup) {
   auto& impl = Evaluator::Impl::of(L);
   push_vendor(L, lookup(directory_of(impl), arg(L, 1)));
-  impl.lookup(fmt::format("ctx.erp.{}({})", name, quoted(L, 1)), L, -1);
+  impl.lookup([&] { return fmt::format("ctx.erp.{}({})", name, quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -304,7 +310,7 @@ int erp_account(lua_State* L) {
     set_optional(L, "currency", a->currency);
     set_bool(L, "blocked", a->blocked);
   }
-  impl.lookup(fmt::format("ctx.erp.account({})", quoted(L, 1)), L, -1);
+  impl.lookup([&] { return fmt::format("ctx.erp.account({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -336,7 +342,7 @@ int erp_tax_code(lua_State* L) {
     set_optional(L, "outgoingTaxAccount", t->outgoingTaxAccount);
     set_bool(L, "blocked", t->blocked);
   }
-  impl.lookup(fmt::format("ctx.erp.tax_code({})", quoted(L, 1)), L, -1);
+  impl.lookup([&] { return fmt::format("ctx.erp.tax_code({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -352,7 +358,7 @@ int erp_dimension_value(lua_State* L) {
     set_string(L, "name", d->name);
     set_bool(L, "blocked", d->blocked);
   }
-  impl.lookup(fmt::format("ctx.erp.dimension_value({}, {})", quoted(L, 1), quoted(L, 2)), L, -1);
+  impl.lookup([&] { return fmt::format("ctx.erp.dimension_value({}, {})", quoted(L, 1), quoted(L, 2)); }, L, -1);
   return 1;
 }
 
@@ -366,7 +372,7 @@ std::string_view date_arg(lua_State* L, int i, const char* fn) {
 int erp_period_open(lua_State* L) {
   auto& impl = Evaluator::Impl::of(L);
   lua_pushboolean(L, directory_of(impl).period_open(date_arg(L, 1, "period_open")));
-  impl.lookup(fmt::format("ctx.erp.period_open({})", quoted(L, 1)), L, -1);
+  impl.lookup([&] { return fmt::format("ctx.erp.period_open({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -375,7 +381,7 @@ int erp_next_open_date(lua_State* L) {
   const auto d = directory_of(impl).next_open_date(date_arg(L, 1, "next_open_date"));
   if (d) lua_pushlstring(L, d->data(), d->size());
   else lua_pushnil(L);
-  impl.lookup(fmt::format("ctx.erp.next_open_date({})", quoted(L, 1)), L, -1);
+  impl.lookup([&] { return fmt::format("ctx.erp.next_open_date({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -409,11 +415,12 @@ int ctx_lookup(lua_State* L) {
     lua_pushvalue(L, 3);
     lua_gettable(L, -2);
   }
-  if (impl.tracing) {
-    impl.lookup(has_column ? fmt::format("ctx.lookup(\"{}\", {}, {})", name, quoted(L, 2), quoted(L, 3))
-                           : fmt::format("ctx.lookup(\"{}\", {})", name, quoted(L, 2)),
-                L, -1);
-  }
+  impl.lookup(
+      [&] {
+        return has_column ? fmt::format("ctx.lookup(\"{}\", {}, {})", name, quoted(L, 2), quoted(L, 3))
+                          : fmt::format("ctx.lookup(\"{}\", {})", name, quoted(L, 2));
+      },
+      L, -1);
   return 1;
 }
 
@@ -443,13 +450,14 @@ int base_call(lua_State* L) {
 int ctx_decided(lua_State* L) {
   auto& impl = Evaluator::Impl::of(L);
   const char* hook = luaL_checkstring(L, 1);
-  if (std::find_if(kHookNames.begin(), kHookNames.end(), [&](const char* h) { return std::strcmp(h, hook) == 0; }) ==
-      kHookNames.end()) {
+  const auto it =
+      std::find_if(kHookNames.begin(), kHookNames.end(), [&](const char* h) { return std::strcmp(h, hook) == 0; });
+  if (it == kHookNames.end()) {
     return luaL_error(L, "ctx.decided: no hook '%s' (hooks are: %s)", hook, hook_list().c_str());
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, impl.decided_ref);
-  lua_getfield(L, -1, hook);
-  impl.lookup(fmt::format("ctx.decided(\"{}\")", hook), L, -1);
+  lua_rawgeti(L, -1, static_cast<int>(it - kHookNames.begin()) + 1);
+  impl.lookup([&] { return fmt::format("ctx.decided(\"{}\")", hook); }, L, -1);
   return 1;
 }
 
@@ -467,8 +475,19 @@ int currency_digits(lua_State* L) {
 
 }  // namespace
 
-std::string Evaluator::Impl::hook_where(int h, int level) const {
+const std::string& Evaluator::Impl::hook_where(int h, int level) const {
   return resolved[static_cast<size_t>(level)][static_cast<size_t>(h)].where;
+}
+
+const std::string& Evaluator::Impl::label(int h, int line) {
+  auto& per_line = labels[static_cast<size_t>(h)];
+  if (per_line.size() <= static_cast<size_t>(line)) per_line.resize(static_cast<size_t>(line) + 1);
+  std::string& l = per_line[static_cast<size_t>(line)];
+  if (l.empty()) {
+    l = line > 0 ? fmt::format("hook '{}' (line {})", kHookNames[static_cast<size_t>(h)], line)
+                 : fmt::format("hook '{}'", kHookNames[static_cast<size_t>(h)]);
+  }
+  return l;
 }
 
 void Evaluator::Impl::push_erp(lua_State* L) {
@@ -511,6 +530,7 @@ void Evaluator::Impl::push_tables(lua_State* L) {
 
 Status Evaluator::Impl::build() {
   sandbox = std::make_unique<Sandbox>(limits);
+  decided_set = 0;
   sandbox->set_now(options.now);
   sandbox->on_print = [this](const std::string& text) {
     if (TraceStep* s = step()) s->prints.push_back(text);
@@ -641,19 +661,18 @@ Status Evaluator::Impl::build() {
 bool Evaluator::Impl::call(int h, int line_index, int nresults) {
   lua_State* L = sandbox->L();
   const size_t top_level = pack->levels().size() - 1;
-  const Resolved r = resolved[top_level][static_cast<size_t>(h)];
-  const std::string name = kHookNames[static_cast<size_t>(h)];
-  const std::string label =
-      line_index > 0 ? fmt::format("hook '{}' (line {})", name, line_index) : fmt::format("hook '{}'", name);
+  const Resolved& r = resolved[top_level][static_cast<size_t>(h)];
   if (r.from < 0) {
-    fail("unexpected_failure", fmt::format("rule pack '{}' defines no '{}' hook", pack->name(), name));
+    fail("unexpected_failure",
+         fmt::format("rule pack '{}' defines no '{}' hook", pack->name(), kHookNames[static_cast<size_t>(h)]));
     return false;
   }
+  const std::string& what = label(h, line_index);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r.fn_ref);
   if (is_line_hook(h)) {
-    push_line_view(L, item->accountingEntryLines[static_cast<size_t>(line_index - 1)], "line");
+    push_line_view(L, views, item->accountingEntryLines[static_cast<size_t>(line_index - 1)], "line");
   }
-  push_item_view(L, *item, "item");
+  push_item_view(L, views, *item, "item");
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_refs[static_cast<size_t>(r.from)]);
   const int nargs = is_line_hook(h) ? 3 : 2;
 
@@ -662,15 +681,16 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
     step_stack.clear();
     step = begin_step(h, r.from, line_index, 0);
   }
-  const CallOutcome res = sandbox->call(nargs, nresults, label, hook_where(h, r.from));
+  const CallOutcome res = sandbox->call(nargs, nresults, what, r.where);
   if (tracing) end_step(step, L, res.breach == Breach::none && nresults > 0 ? -nresults : 0, res.message);
 
   if (res.breach == Breach::none && !failure) {
     if (!is_line_hook(h) && nresults > 0) {
       lua_rawgeti(L, LUA_REGISTRYINDEX, decided_ref);
       lua_pushvalue(L, -1 - nresults);
-      lua_setfield(L, -2, name.c_str());
+      lua_rawseti(L, -2, h + 1);
       lua_pop(L, 1);
+      decided_set |= 1u << h;
     }
     return true;
   }
@@ -679,7 +699,7 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
     // A limit breach outranks a ctx.fail the script made on its way there.
     failure = Failure{"unexpected_failure", res.message};
   } else if (!failure) {
-    failure = Failure{"unexpected_failure", fmt::format("{} failed: {}", label, res.message)};
+    failure = Failure{"unexpected_failure", fmt::format("{} failed: {}", what, res.message)};
   }
   return false;
 }
@@ -700,12 +720,16 @@ Outcome Evaluator::Impl::evaluate(const model::ExportItem& it, bool trace) {
 
   const int top = lua_gettop(sandbox->L());
   lua_State* L = sandbox->L();
-  lua_rawgeti(L, LUA_REGISTRYINDEX, decided_ref);
-  for (const char* h : kHookNames) {
-    lua_pushnil(L);
-    lua_setfield(L, -2, h);
+  if (decided_set != 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, decided_ref);
+    for (int h = 0; h < kHookCount; ++h) {
+      if (!(decided_set & (1u << h))) continue;
+      lua_pushnil(L);
+      lua_rawseti(L, -2, h + 1);
+    }
+    lua_pop(L, 1);
+    decided_set = 0;
   }
-  lua_pop(L, 1);
   decide(out);
   lua_settop(sandbox->L(), top);
 

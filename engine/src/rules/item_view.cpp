@@ -55,7 +55,7 @@ void record(ViewState& vs, const View& parent, std::string_view name, int index,
   vs.recorder->read(path, value);
 }
 
-void push_view(lua_State* L, const void* obj, Kind kind, int32_t path, uint32_t generation);
+void push_view(lua_State* L, const ViewState& vs, const void* obj, Kind kind, int32_t path, uint32_t generation);
 
 // --- pushing values by C++ type ----------------------------------------------------------------
 
@@ -115,7 +115,7 @@ void push_value(lua_State* L, const T& v, const Where& w) {
       JsonWriter(out).value(static_cast<double>(v));
     });
   } else {
-    push_view(L, &v, KindOf<T>::value, child_path(w.vs, w.parent, w.name, w.index),
+    push_view(L, w.vs, &v, KindOf<T>::value, child_path(w.vs, w.parent, w.name, w.index),
               w.parent.generation);
   }
 }
@@ -243,8 +243,6 @@ const std::array<KindInfo, static_cast<size_t>(Kind::Count)> kKinds = {
 const KindInfo& info(Kind k) { return kKinds[static_cast<size_t>(k)]; }
 
 // --- metamethods -------------------------------------------------------------------------------
-
-const char* kViewMeta[static_cast<size_t>(Kind::Count)] = {};
 
 View& check_view(lua_State* L, int index) {
   auto* v = static_cast<View*>(lua_touserdata(L, index));
@@ -431,42 +429,29 @@ int view_eq(lua_State* L) {
   return 1;
 }
 
-void push_view(lua_State* L, const void* obj, Kind kind, int32_t path, uint32_t generation) {
+void push_view(lua_State* L, const ViewState& vs, const void* obj, Kind kind, int32_t path, uint32_t generation) {
   auto* v = static_cast<View*>(lua_newuserdata(L, sizeof(View)));
   *v = View{obj, generation, kind, path};
-  lua_getfield(L, LUA_REGISTRYINDEX, kViewMeta[static_cast<size_t>(kind)]);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, vs.metatables[static_cast<size_t>(kind)]);
   lua_setmetatable(L, -2);
 }
 
-std::string meta_name(size_t kind) { return fmt::format("lb.view.{}", kind); }
-
-void push_root(lua_State* L, const void* obj, Kind kind, std::string_view path) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "lb.viewstate");
-  auto* vs = static_cast<ViewState*>(lua_touserdata(L, -1));
-  lua_pop(L, 1);
+void push_root(lua_State* L, ViewState& vs, const void* obj, Kind kind, std::string_view path) {
   int32_t id = -1;
-  if (vs->recorder) {
-    vs->paths.emplace_back(path);
-    id = static_cast<int32_t>(vs->paths.size() - 1);
+  if (vs.recorder) {
+    vs.paths.emplace_back(path);
+    id = static_cast<int32_t>(vs.paths.size() - 1);
   }
-  push_view(L, obj, kind, id, vs->generation);
+  push_view(L, vs, obj, kind, id, vs.generation);
 }
 
 }  // namespace
 
 void register_item_views(lua_State* L, ViewState* state) {
-  static const std::array<std::string, static_cast<size_t>(Kind::Count)> names = [] {
-    std::array<std::string, static_cast<size_t>(Kind::Count)> n;
-    for (size_t i = 0; i < n.size(); ++i) n[i] = meta_name(i);
-    return n;
-  }();
-  lua_pushlightuserdata(L, state);
-  lua_setfield(L, LUA_REGISTRYINDEX, "lb.viewstate");
-
+  state->metatables.clear();
   for (size_t kind = 0; kind < kKinds.size(); ++kind) {
-    kViewMeta[kind] = names[kind].c_str();
     const KindInfo& k = kKinds[kind];
-    luaL_newmetatable(L, names[kind].c_str());
+    lua_newtable(L);
 
     lua_pushlightuserdata(L, state);
     lua_createtable(L, 0, static_cast<int>(k.field_count));
@@ -498,16 +483,16 @@ void register_item_views(lua_State* L, ViewState* state) {
     lua_setfield(L, -2, "__eq");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    state->metatables.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
   }
 }
 
-void push_item_view(lua_State* L, const ExportItem& item, std::string_view path) {
-  push_root(L, &item, Kind::Item, path);
+void push_item_view(lua_State* L, ViewState& state, const ExportItem& item, std::string_view path) {
+  push_root(L, state, &item, Kind::Item, path);
 }
 
-void push_line_view(lua_State* L, const Line& line, std::string_view path) {
-  push_root(L, &line, Kind::Line, path);
+void push_line_view(lua_State* L, ViewState& state, const Line& line, std::string_view path) {
+  push_root(L, state, &line, Kind::Line, path);
 }
 
 std::vector<std::string> view_fields(std::string_view kind) {

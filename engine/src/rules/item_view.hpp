@@ -27,14 +27,15 @@ struct ViewState {
   uint32_t generation = 1;             // bumped per item: older views stop working
   ReadRecorder* recorder = nullptr;    // set while tracing
   std::vector<std::string> paths;      // path of each view created while tracing
+  std::vector<int> metatables;         // registry refs, one per view kind (item_view.cpp)
 };
 
 // Creates the view metatables in L; `state` must outlive L.
 void register_item_views(lua_State* L, ViewState* state);
 
 // Pushes a view; `path` is how traces name it ("item", "line").
-void push_item_view(lua_State* L, const model::ExportItem& item, std::string_view path);
-void push_line_view(lua_State* L, const model::Line& line, std::string_view path);
+void push_item_view(lua_State* L, ViewState& state, const model::ExportItem& item, std::string_view path);
+void push_line_view(lua_State* L, ViewState& state, const model::Line& line, std::string_view path);
 
 // Lists the field names a view kind offers (for documentation tests): "item", "line", ...
 std::vector<std::string> view_fields(std::string_view kind);

@@ -23,16 +23,19 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
 
   PipelineSummary summary;
   model::ItemReader reader(in, source_name);
-  std::vector<model::ExportItem> batch;
+  // Items are decoded into the same slots batch after batch: their strings keep their
+  // capacity, so a steady stream allocates next to nothing per item.
+  std::vector<model::ReadItem> slots(std::max<size_t>(1, options.batch_size));
+  size_t filled = 0;
+  auto item_at = [&](size_t i) -> const model::ExportItem& { return std::get<model::ExportItem>(slots[i].value); };
   std::vector<std::string> buffers(static_cast<size_t>(workers));
   std::vector<PipelineSummary> partial(static_cast<size_t>(workers));
-  batch.reserve(options.batch_size);
 
   auto evaluate_range = [&](int w, size_t begin, size_t end) {
     std::string& buf = buffers[static_cast<size_t>(w)];
     PipelineSummary& s = partial[static_cast<size_t>(w)];
     for (size_t i = begin; i < end; ++i) {
-      const Outcome o = evaluators[static_cast<size_t>(w)]->evaluate(batch[i]);
+      const Outcome o = evaluators[static_cast<size_t>(w)]->evaluate(item_at(i));
       write_outcome_json(o, buf);
       buf += '\n';
       ++s.items;
@@ -46,32 +49,30 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
   };
 
   auto flush = [&] {
-    if (batch.empty()) return;
-    const size_t per = (batch.size() + static_cast<size_t>(workers) - 1) / static_cast<size_t>(workers);
+    if (filled == 0) return;
+    const size_t per = (filled + static_cast<size_t>(workers) - 1) / static_cast<size_t>(workers);
     std::vector<std::thread> threads;
     for (int w = 1; w < workers; ++w) {
-      const size_t begin = std::min(batch.size(), per * static_cast<size_t>(w));
-      const size_t end = std::min(batch.size(), begin + per);
+      const size_t begin = std::min(filled, per * static_cast<size_t>(w));
+      const size_t end = std::min(filled, begin + per);
       if (begin < end) threads.emplace_back(evaluate_range, w, begin, end);
     }
-    evaluate_range(0, 0, std::min(batch.size(), per));
+    evaluate_range(0, 0, std::min(filled, per));
     for (auto& t : threads) t.join();
     for (auto& buf : buffers) {
       out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
       buf.clear();
     }
-    batch.clear();
+    filled = 0;
   };
 
-  model::ReadItem read;
-  while (reader.next(read)) {
-    if (auto* error = std::get_if<model::DecodeError>(&read.value)) {
+  while (reader.next(slots[filled])) {
+    if (auto* error = std::get_if<model::DecodeError>(&slots[filled].value)) {
       ++summary.input_errors;
       if (options.on_input_error) options.on_input_error(error->to_string());
       continue;
     }
-    batch.push_back(std::move(std::get<model::ExportItem>(read.value)));
-    if (batch.size() >= options.batch_size) flush();
+    if (++filled == slots.size()) flush();
   }
   flush();
   if (!reader.io_error().empty()) return Error{fmt::format("{}: {}", source_name, reader.io_error())};

@@ -12,6 +12,7 @@
 #include "rules/watchdog.hpp"
 
 struct lua_State;
+using lua_Alloc = void* (*)(void* ud, void* ptr, std::size_t osize, std::size_t nsize);
 
 namespace lb::rules {
 
@@ -46,8 +47,13 @@ class Sandbox {
 
   // Calls the function below its `nargs` arguments on the stack, inside the limits. `what`
   // names the call in limit messages ("hook 'account'"); `where` is used when a memory breach
-  // has no better position (the hook's definition). Results stay on the stack on success.
+  // has no better position (the hook's definition). Both must outlive the call; they are only
+  // read when something goes wrong. Results stay on the stack on success.
   CallOutcome call(int nargs, int nresults, const std::string& what, const std::string& where);
+
+  // Stack slots below this one belong to the sandbox (the message handler); callers keep
+  // their own values above it.
+  static constexpr int kReservedSlots = 1;
 
   // A breach leaves a state whose module-level values may be half-updated: the caller drops it.
   bool poisoned() const { return poisoned_; }
@@ -68,6 +74,8 @@ class Sandbox {
 
   Limits limits_;
   lua_State* L_ = nullptr;
+  lua_Alloc inner_alloc_ = nullptr;  // LuaJIT's own allocator, wrapped by allocate()
+  void* inner_ud_ = nullptr;
   std::unique_ptr<BudgetSlot> budget_;
   std::size_t used_ = 0;
   bool enforce_cap_ = false;
@@ -75,7 +83,7 @@ class Sandbox {
   bool budget_hit_ = false;
   bool poisoned_ = false;
   int64_t now_ = 0;
-  std::string current_what_;
+  const std::string* current_what_ = nullptr;
   std::string budget_message_;
 
  public:
