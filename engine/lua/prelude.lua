@@ -18,6 +18,8 @@ local guard = host.guard
 -- A frozen table is an empty proxy whose metatable points at the real contents. Writes through
 -- the proxy fail, its metatable cannot be read or replaced, and the raw writers that bypass
 -- __newindex (rawset, table.insert, table.remove, table.sort) refuse any proxy listed here.
+-- The raw readers (next, rawget, rawlen, unpack, table.concat) read through to the contents, so
+-- a frozen list behaves like a list everywhere. Maps proxy -> contents; weak keys.
 local frozen = setmetatable({}, { __mode = "k" })
 
 local function refuse(_, key)
@@ -37,8 +39,12 @@ local function freeze(t)
     __pairs = function() return next, t, nil end,
     __ipairs = function() return ipairs(t) end,
   })
-  frozen[proxy] = true
+  frozen[proxy] = t
   return proxy
+end
+
+local function contents(t)
+  return frozen[t] or t
 end
 
 local function writable(t, fname)
@@ -68,11 +74,15 @@ sandbox_string.rep = function(s, n, sep)
   return string.rep(s, n, sep)
 end
 
-local sort = table.sort
+local sort, concat, maxn = table.sort, table.concat, table.maxn
+local sandbox_unpack = function(t, i, j)
+  t = contents(t)
+  return unpack(t, i or 1, j or #t)
+end
 local sandbox_table = {
-  concat = table.concat,
-  maxn = table.maxn,
-  unpack = unpack,
+  concat = function(t, ...) return concat(contents(t), ...) end,
+  maxn = function(t) return maxn(contents(t)) end,
+  unpack = sandbox_unpack,
   insert = function(t, ...) writable(t, "insert") return table.insert(t, ...) end,
   remove = function(t, ...) writable(t, "remove") return table.remove(t, ...) end,
   sort = guard(function(t, cmp) writable(t, "sort") return sort(t, cmp) end, "table.sort"),
@@ -101,9 +111,10 @@ local sandbox_coroutine = {
 
 local os_date = os.date
 local sandbox_os = {
+  -- Like os.date, UTC: a date table means that moment in UTC, whatever the machine's zone.
   time = function(t)
     if t == nil then return host.now() end
-    return os.time(t)
+    return host.timegm(t)
   end,
   -- Always UTC, so that a run gives the same answer on every machine.
   date = function(format, t)
@@ -115,9 +126,13 @@ local sandbox_os = {
 
 local G = {
   _VERSION = _VERSION,
-  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  assert = assert, error = error, ipairs = ipairs, pairs = pairs,
   pcall = pcall, xpcall = xpcall, select = select, tonumber = tonumber, type = type,
-  unpack = unpack, rawequal = rawequal, rawget = rawget, rawlen = rawlen,
+  next = function(t, k) return next(contents(t), k) end,
+  unpack = sandbox_unpack,
+  rawequal = rawequal,
+  rawget = function(t, k) return rawget(contents(t), k) end,
+  rawlen = function(t) return #contents(t) end,
   setmetatable = setmetatable, getmetatable = getmetatable,
   tostring = guard(tostring, "tostring"),  -- __tostring is a callback from C too
   rawset = function(t, k, v) writable(t, "rawset") return rawset(t, k, v) end,
@@ -206,7 +221,7 @@ function api.load_pack(name, files, chunk_prefix)
   if not source then return {} end
   local hooks = host.load_text(source, "@" .. chunk_prefix .. "rules.lua", env)()
   if type(hooks) ~= "table" then
-    error("rules.lua must return a table of hooks, got " .. type(hooks), 0)
+    error("must return a table of hooks, got " .. type(hooks), 0)
   end
   return hooks
 end

@@ -236,8 +236,11 @@ function M.posting(item, ctx)
     if policy == "today" then
       date = ctx.date.today()
     elseif policy == "next_open" then
-      date = ctx.erp.next_open_date(date)
-      if not date then ctx.fail("accounting_system_validation_failure", "No open accounting period after " .. date) end
+      local next_open = ctx.erp.next_open_date(date)
+      if not next_open then
+        ctx.fail("accounting_system_validation_failure", "No open accounting period after " .. date .. ".")
+      end
+      date = next_open
     else
       ctx.fail("accounting_system_validation_failure", "Closed accounting period: " .. date .. " cannot be posted.")
     end

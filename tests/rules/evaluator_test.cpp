@@ -308,7 +308,7 @@ TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
         "typo/rules.lua returned unknown hook 'acount' (hooks are: validate, bookkeeping_method, vendor, "
         "counter_account, account, tax, dimensions, posting)");
   CHECK(load_error("syntax", {{"rules.lua", "return {"}}).starts_with("syntax/rules.lua:1:"));
-  CHECK(load_error("notable", {{"rules.lua", "return 42"}}) == "notable/rules.lua: rules.lua must return a table of hooks, got number");
+  CHECK(load_error("notable", {{"rules.lua", "return 42"}}) == "notable/rules.lua: must return a table of hooks, got number");
   CHECK_THAT(load_error("orphan", {{"pack.toml", "name = \"orphan\"\nextends = \"missing\"\n"}}),
              Catch::Contains("extends \"missing\", which was not found"));
   CHECK_THAT(load_error("badkey", {{"pack.toml", "name = \"badkey\"\nextend = \"default\"\n"}}),
@@ -359,7 +359,7 @@ return M
   const auto second = h.evaluator->evaluate(item);
   REQUIRE(second.status == rules::OutcomeStatus::failed);
   CHECK_THAT(second.failure.message,
-             Catch::Contains("views/rules.lua:6: a view of a item was used after the hook call that received it returned"));
+             Catch::Contains("views/rules.lua:6: item view used after its item was evaluated"));
 }
 
 TEST_CASE("the clock is frozen and in UTC", "[rules]") {
@@ -391,4 +391,78 @@ return {
   CHECK_THAT(text, Catch::Contains("read   item.type = \"card_purchase\""));
   CHECK_THAT(text, Catch::Contains("warn   no team code"));
   CHECK_THAT(text, Catch::Contains("outcome: decided"));
+}
+
+TEST_CASE("shared data stays read-only but reads like plain tables", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "shared", {{"pack.toml", R"(name = "shared"
+[settings]
+order = ["externalId", "code"]
+[tables.accounts]
+file = "tables/accounts.csv"
+)"},
+                                       {"tables/accounts.csv", "pleo,erp\n6800,6010\n"},
+                                       {"rules.lua", R"lua(
+local money = require("lb.money")  -- at the top level, before any hook runs
+return {
+  bookkeeping_method = function(item, ctx)
+    local row = ctx.lookup("accounts", "6800")
+    assert(not pcall(function() row.erp = "x" end), "lookup rows must be read-only")
+    local order = ctx.settings.order
+    assert(table.concat(order, ",") == "externalId,code")
+    assert(next(order) == 1 and rawget(order, 2) == "code" and rawlen(order) == 2)
+    local a, b = unpack(order)
+    assert(a == "externalId" and b == "code")
+    assert(money.format(6366, "GBP") == "63.66" and ctx.money.format(-5, "JPY") == "-5")
+    assert(os.time({year = 2026, month = 1, day = 15, hour = 12}) == 1768478400)
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function(line, item, ctx) return ctx.lookup("accounts", "6800", "erp") end,
+  tax = function(line, item, ctx) return ctx.erp.tax_code("S20") end,
+  posting = function() return { date = "2025-02-28" } end,
+}
+)lua"}}));
+  h.directory.add(model::ErpTaxCode{.code = "S20", .name = "Standard", .rate = 0.2, .type = "inclusive"});
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(json_of(o));
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  CHECK(o.decisions.lines[0].tax->code == "S20");
+}
+
+TEST_CASE("ctx.base passes every result through, and impossible dates are refused", "[rules]") {
+  TempDir dir;
+  write_pack(dir, "parent", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function() return "skip", "booked by the bank feed" end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}});
+  const auto child = write_pack(dir, "kid", {{"pack.toml", "name = \"kid\"\nextends = \"parent\"\n"},
+                                             {"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    if item.type == "fee" then return "journal" end
+    return ctx.base.bookkeeping_method(item)
+  end,
+  posting = function() return { date = "2025-02-31" } end,
+})lua"}});
+  Harness h(child);
+  const auto skipped = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  CHECK(skipped.status == rules::OutcomeStatus::skipped);
+  CHECK(skipped.skip_reason == "booked by the bank feed");
+  const auto fee = h.evaluator->evaluate(load_item("fee_interest.json"));
+  REQUIRE(fee.status == rules::OutcomeStatus::failed);
+  CHECK_THAT(fee.failure.message, Catch::Contains("returned {\"date\":\"2025-02-31\"}"));
+}
+
+TEST_CASE("a child pack's [limits] override the parent's key by key", "[rules]") {
+  TempDir dir;
+  write_pack(dir, "lim_parent", {{"pack.toml", "name = \"lim_parent\"\n[limits]\nmemory_mb = 16\nhook_cpu_ms = 250\n"}});
+  const auto child =
+      write_pack(dir, "lim_child", {{"pack.toml", "name = \"lim_child\"\nextends = \"lim_parent\"\n[limits]\nmemory_mb = 8\n"}});
+  auto pack = rules::Pack::load(child);
+  REQUIRE(pack);
+  CHECK((*pack)->limits().memory_bytes == (8u << 20));
+  CHECK((*pack)->limits().hook_budget == std::chrono::milliseconds(250));
 }

@@ -1,6 +1,7 @@
 #include "rules/evaluator.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -36,14 +37,7 @@ std::string hook_list() {
 // the script stops; the recorded failure is what counts, whatever the script does with it.
 struct HookFailure {};
 
-bool valid_iso_date(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (s[i] < '0' || s[i] > '9') return false;
-  const int month = (s[5] - '0') * 10 + (s[6] - '0');
-  const int day = (s[8] - '0') * 10 + (s[9] - '0');
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
+bool valid_iso_date(std::string_view s) { return model::is_iso_date(s); }
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -402,7 +396,7 @@ int ctx_lookup(lua_State* L) {
   if (has_column) {
     lua_getfield(L, table, "columns");
     lua_pushvalue(L, 3);
-    lua_rawget(L, -2);
+    lua_gettable(L, -2);  // through the read-only proxy
     if (lua_isnil(L, -1))
       return luaL_error(L, "ctx.lookup: table '%s' has no column '%s'", name, luaL_checkstring(L, 3));
     lua_pop(L, 2);
@@ -410,7 +404,7 @@ int ctx_lookup(lua_State* L) {
   lua_getfield(L, table, "rows");
   lua_pushvalue(L, 2);
   lua_tostring(L, -1);  // numbers as keys: the CSV's keys are text
-  lua_rawget(L, -2);
+  lua_gettable(L, -2);  // through the read-only proxy
   if (has_column && !lua_isnil(L, -1)) {
     lua_pushvalue(L, 3);
     lua_gettable(L, -2);
@@ -440,9 +434,10 @@ int base_call(lua_State* L) {
     const int line = impl.step() ? impl.step()->line : 0;
     step = impl.begin_step(hook, level, line, depth);
   }
-  lua_call(L, nargs + 1, 1);  // errors go straight through to the hook that called us
-  if (impl.tracing) impl.end_step(step, L, -1, {});
-  return 1;
+  lua_call(L, nargs + 1, LUA_MULTRET);  // errors go straight through to the hook that called us
+  const int results = lua_gettop(L);   // all of them: bookkeeping_method's skip reason too
+  if (impl.tracing) impl.end_step(step, L, results > 0 ? 1 : 0, {});
+  return results;
 }
 
 // ctx.decided(hook): what an earlier hook returned for this item (the vendor record the vendor
@@ -534,6 +529,7 @@ Status Evaluator::Impl::build() {
   sandbox->set_now(options.now);
   sandbox->on_print = [this](const std::string& text) {
     if (TraceStep* s = step()) s->prints.push_back(text);
+    else spdlog::debug("print from rule pack '{}': {}", pack->name(), text);
   };
   lua_State* L = sandbox->L();
   register_item_views(L, &views);
@@ -550,7 +546,9 @@ Status Evaluator::Impl::build() {
   push_erp(L);
   const int erp = lua_gettop(L);
   lua_pushlightuserdata(L, this);
+  lua_getfield(L, prelude, "freeze");  // rows are shared by every item: scripts must not edit them
   push_tables(L);
+  lua_call(L, 1, 1);
   lua_pushcclosure(L, ctx_lookup, 2);
   const int lookup = lua_gettop(L);
   lua_newtable(L);
@@ -567,6 +565,12 @@ Status Evaluator::Impl::build() {
   push_json(L, settings);
   lua_call(L, 1, 1);
   const int frozen_settings = lua_gettop(L);
+  // Shipped modules get their host functions on first load; load them before any pack's
+  // top level can require one.
+  for (const char* module : {"lb.money", "lb.date", "lb.text"}) {
+    require_shipped(module);
+    lua_pop(L, 1);
+  }
 
   for (size_t level = 0; level < levels.size(); ++level) {
     const PackLevel& pl = levels[level];
@@ -815,6 +819,10 @@ void Evaluator::Impl::decide(Outcome& out) {
   // Decision points 4/5: the counter (wallet, out-of-pocket, AP, clearing) account.
   if (!call(kCounter, 0, 1)) return;
   auto counter = optional_string(-1);
+  if (!counter && lua_isnil(L, -1)) {
+    return fail("missing_configuration",
+                "The entry has no counter account: no rule chose the wallet, out-of-pocket, payables or clearing account.");
+  }
   if (!counter || counter->empty()) return bad_result(kCounter, 0, "an account code (string)");
   out.decisions.counterAccount = *counter;
   lua_pop(L, 1);
@@ -839,6 +847,7 @@ void Evaluator::Impl::decide(Outcome& out) {
     if (has_tax) {
       if (!call(kTax, line, 1)) return;
       if (lua_type(L, -1) == LUA_TSTRING) {
+        if (optional_string(-1)->empty()) return bad_result(kTax, line, "nil (no tax), a non-empty tax code, or a tax table");
         ld.tax = TaxDecision{*optional_string(-1), {}, {}, {}, {}};
       } else if (lua_istable(L, -1)) {
         TaxDecision t;
@@ -851,7 +860,9 @@ void Evaluator::Impl::decide(Outcome& out) {
           else if (key == "ingoingTaxAccount" && is_string) t.ingoingTaxAccount = lua_tostring(L, -1);
           else if (key == "outgoingTaxAccount" && is_string) t.outgoingTaxAccount = lua_tostring(L, -1);
           else if (key == "rate" && lua_type(L, -1) == LUA_TNUMBER) t.rate = lua_tonumber(L, -1);
-          else {
+          else if (key == "name" || key == "blocked") {
+            // a ctx.erp.tax_code() record returned as it is: these fields are the ERP's, not decisions
+          } else {
             lua_pop(L, 2);
             return bad_result(kTax, line,
                               fmt::format("a tax code or {{code, type, rate, ingoingTaxAccount, outgoingTaxAccount}} "

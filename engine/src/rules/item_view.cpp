@@ -249,8 +249,8 @@ View& check_view(lua_State* L, int index) {
   if (!v) luaL_error(L, "expected an item view");
   if (v->generation != state_of(L).generation) {
     luaL_error(L,
-               "a view of a %s was used after the hook call that received it returned (keep the "
-               "values you need, not the item)",
+               "%s view used after its item was evaluated (keep the values you need, not the "
+               "views)",
                info(v->kind).name);
   }
   return *v;

@@ -3,8 +3,8 @@
 // each field is read only when a script asks for it (eager deep copies into Lua tables cap the
 // data path near 130k items/s, bench REPORT §4.3). Views use Pleo's JSON field names
 // (item.accountingEntryLines[1].account.code); a misspelt field is an error with a suggestion,
-// not a silent nil. A view is valid only during the hook call that received it: a script that
-// stashes one and reads it later gets an error instead of reading freed memory.
+// not a silent nil. A view is valid only while its item is being evaluated: a script that
+// stashes one and reads it for a later item gets an error instead of reading freed memory.
 #include <cstdint>
 #include <string>
 #include <string_view>

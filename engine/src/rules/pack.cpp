@@ -115,8 +115,8 @@ Status read_table(PackLevel& level, const fs::path& toml_path, const std::string
 struct Manifest {
   PackLevel level;
   std::string extends;
-  std::optional<Limits> limits;
-  Limits limit_values;
+  std::optional<size_t> memory_bytes;  // [limits], each key on its own: children override per key
+  std::optional<std::chrono::milliseconds> hook_budget;
 };
 
 Result<Manifest> read_manifest(const fs::path& dir) {
@@ -141,16 +141,14 @@ Result<Manifest> read_manifest(const fs::path& dir) {
     else if (key == "settings" && v.is_table()) m.level.settings = to_json(v);
     else if (key == "tables" && v.is_table()) continue;  // after the name is known
     else if (key == "limits" && v.is_table()) {
-      Limits l;
       for (const auto& [lk, lv] : *v.as_table()) {
         const auto n = lv.value<int64_t>();
-        if (lk == "memory_mb" && n && *n > 0 && *n <= 4096) l.memory_bytes = static_cast<size_t>(*n) << 20;
-        else if (lk == "hook_cpu_ms" && n && *n > 0 && *n <= 60000) l.hook_budget = std::chrono::milliseconds(*n);
+        if (lk == "memory_mb" && n && *n > 0 && *n <= 4096) m.memory_bytes = static_cast<size_t>(*n) << 20;
+        else if (lk == "hook_cpu_ms" && n && *n > 0 && *n <= 60000) m.hook_budget = std::chrono::milliseconds(*n);
         else
           return Error{fmt::format("{}: limits.{}: expected memory_mb (1-4096) or hook_cpu_ms (1-60000)",
                                    where(toml_path, lv), lk.str())};
       }
-      m.limits = l;
     } else {
       return Error{fmt::format("{}: unknown or mistyped key '{}' (pack.toml has name, extends, description, "
                                "settings, tables, limits)",
@@ -212,7 +210,8 @@ Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::v
   }
   // Root first. Limits: the most derived pack that sets them wins.
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    if (it->limits) pack->limits_ = *it->limits;
+    if (it->memory_bytes) pack->limits_.memory_bytes = *it->memory_bytes;
+    if (it->hook_budget) pack->limits_.hook_budget = *it->hook_budget;
     pack->levels_.push_back(std::move(it->level));
   }
   std::set<std::string> names;

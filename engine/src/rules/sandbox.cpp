@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <lua.hpp>
 #include <stdexcept>
@@ -97,6 +98,27 @@ int host_guard(lua_State* L) {
 
 int host_now(lua_State* L) {
   lua_pushnumber(L, static_cast<lua_Number>(Sandbox::of(L).now()));
+  return 1;
+}
+
+// os.time{...} in UTC: a rule's dates must not depend on the machine's time zone.
+int host_timegm(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  auto field = [&](const char* key, int fallback) {
+    lua_getfield(L, 1, key);
+    const int v = lua_isnumber(L, -1) ? static_cast<int>(lua_tointeger(L, -1)) : fallback;
+    if (fallback < 0 && !lua_isnumber(L, -1)) luaL_error(L, "os.time: field '%s' missing in date table", key);
+    lua_pop(L, 1);
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_year = field("year", -1) - 1900;
+  tm.tm_mon = field("month", -1) - 1;
+  tm.tm_mday = field("day", -1);
+  tm.tm_hour = field("hour", 12);
+  tm.tm_min = field("min", 0);
+  tm.tm_sec = field("sec", 0);
+  lua_pushnumber(L, static_cast<lua_Number>(timegm(&tm)));
   return 1;
 }
 
@@ -201,6 +223,7 @@ void Sandbox::install_environment() {
   const luaL_Reg host[] = {{"guard", host_guard},
                            {"now", host_now},
                            {"print", host_print},
+                           {"timegm", host_timegm},
                            {"load_text", host_load_text},
                            {"shipped_source", host_shipped_source},
                            {nullptr, nullptr}};

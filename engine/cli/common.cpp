@@ -1,0 +1,63 @@
+#include "cli/common.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+namespace lb::cli {
+
+std::shared_ptr<const rules::Pack> load_pack_or_report(const std::string& dir) {
+  auto pack = rules::Pack::load(dir);
+  if (!pack) {
+    fmt::print(stderr, "error: {}\n", pack.error().message);
+    return nullptr;
+  }
+  return *pack;
+}
+
+bool load_directory_or_report(const std::string& path, model::MemoryDirectory& into) {
+  if (path.empty()) return true;
+  if (auto st = model::load_directory(path, into); !st) {
+    fmt::print(stderr, "error: {}\n", st.message());
+    return false;
+  }
+  return true;
+}
+
+bool parse_overrides(const std::vector<std::string>& sets, nlohmann::json& into) {
+  for (const auto& s : sets) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "error: --set {}: expected key=value (key may be dotted: policies.closed_period=fail)\n", s);
+      return false;
+    }
+    nlohmann::json* node = &into;
+    std::istringstream keys(s.substr(0, eq));
+    std::string key;
+    while (std::getline(keys, key, '.')) {
+      if (!node->is_object()) *node = nlohmann::json::object();
+      node = &(*node)[key];
+    }
+    // Account codes look like numbers ("5810", "0810"): keep scalars as text unless they are
+    // JSON booleans, null, objects, arrays or quoted strings.
+    const std::string value = s.substr(eq + 1);
+    const bool structured = value == "true" || value == "false" || value == "null" ||
+                            (!value.empty() && (value[0] == '{' || value[0] == '[' || value[0] == '"'));
+    *node = structured && nlohmann::json::accept(value) ? nlohmann::json::parse(value) : nlohmann::json(value);
+  }
+  return true;
+}
+
+std::optional<int64_t> parse_now(const std::string& iso) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  const int n = std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s);
+  if (n != 3 && n != 6) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  const auto days = std::chrono::sys_days(std::chrono::year(y) / std::chrono::month(static_cast<unsigned>(mo)) /
+                                          std::chrono::day(static_cast<unsigned>(d)));
+  return std::chrono::duration_cast<std::chrono::seconds>(days.time_since_epoch()).count() + h * 3600 + mi * 60 + s;
+}
+
+}  // namespace lb::cli
