@@ -37,8 +37,27 @@ end
 
 local function format(y, m, d) return string.format("%04d-%02d-%02d", y, m, d) end
 
+local byte = string.byte
+
+-- True when d starts with YYYY-MM-DD (digits and dashes; range checks are check()'s).
+local function iso_prefix(d)
+  if type(d) ~= "string" or #d < 10 or byte(d, 5) ~= 45 or byte(d, 8) ~= 45 then return false end
+  for i = 1, 10 do
+    if i ~= 5 and i ~= 8 then
+      local b = byte(d, i)
+      if b < 48 or b > 57 then return false end
+    end
+  end
+  return true
+end
+
 --- The date part of an ISO date or date-time: date.day("2025-12-10T15:46:34Z") == "2025-12-10".
 function date.day(d)
+  -- Called for every item: a byte check and a substring, no pattern match or formatting.
+  if iso_prefix(d) then
+    local m, dd = tonumber(d:sub(6, 7)), tonumber(d:sub(9, 10))
+    if m >= 1 and m <= 12 and dd >= 1 and dd <= 31 then return d:sub(1, 10) end
+  end
   return format(check(d, "day"))
 end
 

@@ -1,0 +1,38 @@
+// The lb.money, lb.date and lb.text helpers, exercised from a hook as a rule author calls them.
+#include <catch2/catch.hpp>
+
+#include "rules_test_util.hpp"
+
+using namespace lb;
+
+TEST_CASE("lb.money, lb.date and lb.text give exact answers", "[rules][lua]") {
+  test::TempDir dir;
+  test::Harness h(test::write_pack(dir, "helpers", {{"rules.lua", R"lua(
+local function eq(a, b) if a ~= b then error(tostring(a) .. " ~= " .. tostring(b), 2) end end
+return {
+  bookkeeping_method = function(item, ctx)
+    local m, d, t = ctx.money, ctx.date, ctx.text
+    eq(m.digits("GBP"), 2); eq(m.digits("JPY"), 0); eq(m.digits("KWD"), 3)
+    eq(m.format(6366, "GBP"), "63.66"); eq(m.format(-5, "GBP"), "-0.05"); eq(m.format(1234, "KWD"), "1.234")
+    eq(m.format(500, "JPY"), "500")
+    eq(m.tax_included(130000, 0.2), 21667); eq(m.tax_excluded(100000, 0.25), 25000)
+    eq(m.apply_rate(-5, 0.5), -3)
+    local s = m.split(100, {1, 1, 1}); eq(s[1] + s[2] + s[3], 100); eq(s[1], 34)
+    eq(d.day("2025-12-10T15:46:34Z"), "2025-12-10"); eq(d.day("2025-12-10"), "2025-12-10")
+    assert(not pcall(d.day, "10/12/2025"))
+    eq(d.add_days("2024-02-28", 1), "2024-02-29"); eq(d.add_days("2025-12-31", 1), "2026-01-01")
+    eq(d.days_between("2025-01-01", "2026-01-01"), 365)
+    eq(d.first_of_next_month("2025-12-10"), "2026-01-01"); eq(d.last_of_month("2024-02-10"), "2024-02-29")
+    eq(d.month("2025-12-10"), "2025-12"); eq(d.today(), "2026-01-15")
+    eq(t.length("Søren 🖨️"), 8); eq(t.truncate("Søren 🖨️x", 7), "Søren 🖨"); eq(t.truncate("abc", 10), "abc")
+    eq(t.join(" · ", "a", nil, "", "b"), "a · b"); eq(t.trim("  x y  "), "x y")
+    eq(t.initials("Luke Richardson"), "LR"); assert(t.iequals("ENG", "eng"))
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}}));
+  const auto o = h.evaluator->evaluate(test::load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
