@@ -466,3 +466,27 @@ TEST_CASE("a child pack's [limits] override the parent's key by key", "[rules]")
   CHECK((*pack)->limits().memory_bytes == (8u << 20));
   CHECK((*pack)->limits().hook_budget == std::chrono::milliseconds(250));
 }
+
+TEST_CASE("ctx.erp answers are memoised read-only and forgotten when the directory changes", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "memo", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    assert(not pcall(function() ctx.erp.account("1810").name = "changed" end), "records must be read-only")
+    assert(ctx.erp.account("1810") == ctx.erp.account("1810"), "the same record twice")
+    assert(ctx.erp.account("nope") == nil and ctx.erp.account("nope") == nil)
+    return "journal"
+  end,
+  counter_account = function(item, ctx) return ctx.erp.account("1810").name end,
+  account = function() return "6800" end,
+})lua"}}));
+  h.directory.add(model::ErpAccount{.code = "1810", .name = "Wallet"});
+  const auto item = load_item("card_purchase_journal.json");
+  auto first = h.evaluator->evaluate(item);
+  INFO(first.failure.message);
+  CHECK(first.decisions.counterAccount == "Wallet");
+  model::MemoryDirectory other;
+  other.add(model::ErpAccount{.code = "1810", .name = "Renamed wallet"});
+  h.evaluator->set_directory(&other);
+  CHECK(h.evaluator->evaluate(item).decisions.counterAccount == "Renamed wallet");
+}

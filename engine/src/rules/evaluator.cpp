@@ -45,6 +45,21 @@ int64_t steady_ns() {
       .count();
 }
 
+// Hooks may return read-only tables (a ctx.erp record, a settings table), which are empty
+// proxies over their contents: pushes what lua_next should walk for the table at `index`.
+void push_iterable(lua_State* L, int index) {
+  index = index < 0 ? lua_gettop(L) + index + 1 : index;
+  if (lua_getmetatable(L, index)) {
+    lua_getfield(L, -1, "__index");
+    if (lua_istable(L, -1)) {
+      lua_remove(L, -2);
+      return;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pushvalue(L, index);
+}
+
 // Lua value -> JSON text, for traces. Bounded: traces must not blow up on a huge table.
 void lua_to_json(lua_State* L, int index, std::string& out, int depth = 0) {
   index = index < 0 ? lua_gettop(L) + index + 1 : index;
@@ -64,6 +79,8 @@ void lua_to_json(lua_State* L, int index, std::string& out, int depth = 0) {
         w.value("{…}");
         return;
       }
+      push_iterable(L, index);  // read-only tables show their contents
+      index = lua_gettop(L);
       // Arrays as arrays, anything else as an object with string keys sorted.
       const size_t n = lua_objlen(L, index);
       if (n > 0) {
@@ -76,6 +93,7 @@ void lua_to_json(lua_State* L, int index, std::string& out, int depth = 0) {
           lua_pop(L, 1);
         }
         w.end_array();
+        lua_pop(L, 1);
         return;
       }
       std::vector<std::pair<std::string, std::string>> fields;
@@ -92,6 +110,7 @@ void lua_to_json(lua_State* L, int index, std::string& out, int depth = 0) {
       w.begin_object();
       for (auto& [k, v] : fields) w.key(k).raw(v);
       w.end_object();
+      lua_pop(L, 1);
       return;
     }
     default: w.value(fmt::format("<{}>", lua_typename(L, lua_type(L, index))));
@@ -99,6 +118,7 @@ void lua_to_json(lua_State* L, int index, std::string& out, int depth = 0) {
 }
 
 void push_json(lua_State* L, const nlohmann::json& j);
+
 
 void push_json_object(lua_State* L, const nlohmann::json& j) {
   lua_createtable(L, 0, static_cast<int>(j.size()));
@@ -159,7 +179,26 @@ struct Evaluator::Impl : ReadRecorder {
   };
   std::vector<int> ctx_refs;
   std::vector<std::array<Resolved, kHookCount>> resolved;
-  int decided_ref = LUA_NOREF;  // hook name -> what it returned for the current item
+  int decided_ref = LUA_NOREF;  // hook number -> what it returned for the current item
+  int freeze_ref = LUA_NOREF;   // the prelude's freeze()
+  std::vector<int> erp_cache_refs;  // one memo table per ctx.erp function (registry refs)
+  int erp_cache_entries = 0;
+  static constexpr int kErpCacheLimit = 100000;
+  void clear_erp_caches() {
+    lua_State* L = sandbox->L();
+    for (int ref : erp_cache_refs) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+      lua_pushnil(L);
+      while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+      }
+      lua_pop(L, 1);
+    }
+    erp_cache_entries = 0;
+  }
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
@@ -485,6 +524,57 @@ const std::string& Evaluator::Impl::label(int h, int line) {
   return l;
 }
 
+// ctx.erp answers are memoised per evaluator: the directory does not change while items are
+// evaluated (set_directory() clears them), and building a 7-field table per call was a fifth of
+// a typical pack's time. Results are frozen, since every later item shares them.
+// Upvalues: impl, the uncached function, its cache table.
+int erp_cached(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const int nargs = lua_gettop(L);
+  // The key: the arguments joined by a byte no code contains.
+  for (int i = 1; i <= nargs; ++i) luaL_checkstring(L, i);
+  lua_pushvalue(L, 1);
+  for (int i = 2; i <= nargs; ++i) {
+    lua_pushliteral(L, "\x1f");
+    lua_pushvalue(L, i);
+  }
+  if (nargs > 1) lua_concat(L, 2 * nargs - 1);
+  const int key = lua_gettop(L);
+  lua_pushvalue(L, key);
+  lua_rawget(L, lua_upvalueindex(3));
+  if (!lua_isnil(L, -1)) {
+    // A cached nil is stored as the impl's light userdata (false is a real answer of period_open).
+    if (lua_touserdata(L, -1) == &impl) lua_pushnil(L);
+    if (impl.tracing) {
+      lua_pushvalue(L, lua_upvalueindex(2));
+      for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
+      lua_call(L, nargs, 1);  // again, only so that the trace records the look-up
+      lua_pop(L, 1);
+    }
+    return 1;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
+  lua_call(L, nargs, 1);
+  const int result = lua_gettop(L);
+  if (lua_istable(L, result)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, impl.freeze_ref);
+    lua_pushvalue(L, result);
+    lua_call(L, 1, 1);
+    lua_replace(L, result);
+  }
+  if (++impl.erp_cache_entries > Evaluator::Impl::kErpCacheLimit) {
+    impl.clear_erp_caches();  // a bounded memo: start afresh rather than grow without limit
+  }
+  lua_pushvalue(L, key);
+  if (lua_isnil(L, result)) lua_pushlightuserdata(L, &impl);
+  else lua_pushvalue(L, result);
+  lua_rawset(L, lua_upvalueindex(3));
+  lua_settop(L, result);
+  return 1;
+}
+
 void Evaluator::Impl::push_erp(lua_State* L) {
   const luaL_Reg fns[] = {{"account", erp_account},
                           {"vendor_by_code", erp_vendor_by_code},
@@ -498,7 +588,12 @@ void Evaluator::Impl::push_erp(lua_State* L) {
   lua_newtable(L);
   for (const luaL_Reg* f = fns; f->name; ++f) {
     lua_pushlightuserdata(L, this);
+    lua_pushlightuserdata(L, this);
     lua_pushcclosure(L, f->func, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    erp_cache_refs.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
+    lua_pushcclosure(L, erp_cached, 3);
     lua_setfield(L, -2, f->name);
   }
 }
@@ -539,8 +634,12 @@ Status Evaluator::Impl::build() {
 
   lua_newtable(L);
   decided_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  erp_cache_refs.clear();
+  erp_cache_entries = 0;
   lua_getfield(L, LUA_REGISTRYINDEX, "lb.prelude");
   const int prelude = lua_gettop(L);
+  lua_getfield(L, prelude, "freeze");
+  freeze_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
   // Shared by every level's ctx: the ERP directory, the tables, the shipped helper modules.
   push_erp(L);
@@ -851,6 +950,8 @@ void Evaluator::Impl::decide(Outcome& out) {
         ld.tax = TaxDecision{*optional_string(-1), {}, {}, {}, {}};
       } else if (lua_istable(L, -1)) {
         TaxDecision t;
+        push_iterable(L, -1);
+        lua_replace(L, -2);
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
           const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
@@ -884,6 +985,8 @@ void Evaluator::Impl::decide(Outcome& out) {
     if (has_dims) {
       if (!call(kDimensions, line, 1)) return;
       if (lua_istable(L, -1)) {
+        push_iterable(L, -1);
+        lua_replace(L, -2);
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
           if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
@@ -922,6 +1025,8 @@ void Evaluator::Impl::decide(Outcome& out) {
   if (resolved[top_level][kPosting].from >= 0) {
     if (!call(kPosting, 0, 1)) return;
     if (lua_istable(L, -1)) {
+      push_iterable(L, -1);
+      lua_replace(L, -2);
       lua_pushnil(L);
       while (lua_next(L, -2) != 0) {
         const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
@@ -982,7 +1087,10 @@ Result<std::unique_ptr<Evaluator>> Evaluator::create(std::shared_ptr<const Pack>
 
 Outcome Evaluator::evaluate(const model::ExportItem& item, bool trace) { return impl_->evaluate(item, trace); }
 
-void Evaluator::set_directory(const model::Directory* directory) { impl_->options.directory = directory; }
+void Evaluator::set_directory(const model::Directory* directory) {
+  impl_->options.directory = directory;
+  impl_->clear_erp_caches();
+}
 
 const Pack& Evaluator::pack() const { return *impl_->pack; }
 

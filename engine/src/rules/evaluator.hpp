@@ -31,7 +31,8 @@ class Evaluator {
 
   Outcome evaluate(const model::ExportItem& item, bool trace = false);
 
-  // Fixtures swap directories between cases without rebuilding the state.
+  // Fixtures swap directories between cases without rebuilding the state. ctx.erp answers are
+  // memoised for the evaluator's life, so a directory whose contents change must be set again.
   void set_directory(const model::Directory* directory);
   const Pack& pack() const;
   // How many times a limit breach made the state be rebuilt (for tests and logs).

@@ -133,7 +133,7 @@ std::string render_trace_text(const Outcome& o) {
     for (const auto& p : s.prints) append("{}  print  {}\n", indent, p);
     for (const auto& wn : s.warnings) append("{}  warn   {}\n", indent, wn);
     if (!s.error.empty()) append("{}  error  {}\n", indent, s.error);
-    else append("{}  → {}\n", indent, s.result.empty() ? "nil" : s.result);
+    else append("{}  → {}\n", indent, s.result.empty() || s.result == "null" ? "nil" : s.result);
   }
   append("outcome: {}", to_string(o.status));
   if (o.status == OutcomeStatus::failed) append(" ({}: {})", o.failure.type, o.failure.message);
