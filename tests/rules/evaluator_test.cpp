@@ -490,3 +490,29 @@ return {
   h.evaluator->set_directory(&other);
   CHECK(h.evaluator->evaluate(item).decisions.counterAccount == "Renamed wallet");
 }
+
+TEST_CASE("an Outcome reused across items renders exactly like a fresh one", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "reuse", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item)
+    if item.type == "fee" then return "skip", "fees are booked elsewhere" end
+    if item.type == "refund" then error("no refunds here") end
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function(line) return line.account and line.account.code or "2000" end,
+  tax = function(line) return line.tax and line.tax.code or nil end,
+  dimensions = function(line) local d = {} for _, t in ipairs(line.tags or {}) do d[t.groupCode] = t.code end return d end,
+  posting = function(item) if item.type == "invoice" then return { documentDate = "2025-04-01" } end end,
+})lua"}}));
+  rules::Outcome reused;
+  for (const char* file : {"card_purchase_split_reverse_charge.json", "refund_journal.json", "invoice_ap.json",
+                           "fee_interest.json", "card_purchase_journal.json", "invoice_payment.json"}) {
+    const auto item = load_item(file);
+    h.evaluator->evaluate(item, reused);
+    const auto fresh = h.evaluator->evaluate(item);
+    INFO(file);
+    CHECK(json_of(reused) == json_of(fresh));
+  }
+}

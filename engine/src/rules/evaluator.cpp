@@ -180,6 +180,8 @@ struct Evaluator::Impl : ReadRecorder {
   std::vector<int> ctx_refs;
   std::vector<std::array<Resolved, kHookCount>> resolved;
   int decided_ref = LUA_NOREF;  // hook number -> what it returned for the current item
+  int item_slot = LUA_NOREF;    // registry slots the per-item views are kept in
+  int line_slot = LUA_NOREF;
   int freeze_ref = LUA_NOREF;   // the prelude's freeze()
   std::vector<int> erp_cache_refs;  // one memo table per ctx.erp function (registry refs)
   int erp_cache_entries = 0;
@@ -202,6 +204,9 @@ struct Evaluator::Impl : ReadRecorder {
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
+  int item_view_ref = LUA_NOREF;  // one view per item, one per line, shared by the hook calls
+  int line_view_ref = LUA_NOREF;
+  int line_view_index = 0;
   Outcome* outcome = nullptr;
   std::optional<Failure> failure;
   bool tracing = false;
@@ -261,7 +266,7 @@ struct Evaluator::Impl : ReadRecorder {
   const std::string& label(int h, int line);
   uint32_t decided_set = 0;  // bit per hook: which decided[] entries this item wrote
   bool call(int h, int line_index, int nresults);
-  Outcome evaluate(const model::ExportItem& it, bool trace);
+  void evaluate(const model::ExportItem& it, Outcome& out, bool trace);
   void decide(Outcome& out);
 };
 
@@ -634,6 +639,10 @@ Status Evaluator::Impl::build() {
 
   lua_newtable(L);
   decided_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  item_slot = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  line_slot = luaL_ref(L, LUA_REGISTRYINDEX);
   erp_cache_refs.clear();
   erp_cache_entries = 0;
   lua_getfield(L, LUA_REGISTRYINDEX, "lb.prelude");
@@ -773,9 +782,19 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
   const std::string& what = label(h, line_index);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r.fn_ref);
   if (is_line_hook(h)) {
-    push_line_view(L, views, item->accountingEntryLines[static_cast<size_t>(line_index - 1)], "line");
+    if (line_view_index != line_index) {
+      push_line_view(L, views, item->accountingEntryLines[static_cast<size_t>(line_index - 1)], "line");
+      lua_rawseti(L, LUA_REGISTRYINDEX, line_view_ref);
+      line_view_index = line_index;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, line_view_ref);
   }
-  push_item_view(L, views, *item, "item");
+  if (item_view_ref == LUA_NOREF) {
+    push_item_view(L, views, *item, "item");
+    lua_rawseti(L, LUA_REGISTRYINDEX, item_slot);
+    item_view_ref = item_slot;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, item_view_ref);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_refs[static_cast<size_t>(r.from)]);
   const int nargs = is_line_hook(h) ? 3 : 2;
 
@@ -807,12 +826,25 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
   return false;
 }
 
-Outcome Evaluator::Impl::evaluate(const model::ExportItem& it, bool trace) {
-  Outcome out;
-  out.accountingEntryId = it.accountingEntryId;
+void Evaluator::Impl::evaluate(const model::ExportItem& it, Outcome& out, bool trace) {
+  // Reset field by field rather than assign a fresh Outcome: a worker reuses one Outcome, and
+  // its strings and vectors keep their capacity from item to item.
+  out.accountingEntryId.assign(it.accountingEntryId);
+  out.status = OutcomeStatus::failed;
+  out.failure.type.clear();
+  out.failure.message.clear();
+  out.skip_reason.clear();
+  out.warnings.clear();
+  out.decisions.method.clear();
+  out.decisions.vendor.reset();
+  out.decisions.counterAccount.clear();
+  out.trace.reset();
   if (trace) out.trace.emplace();
   item = &it;
   outcome = &out;
+  item_view_ref = LUA_NOREF;
+  line_view_ref = line_slot;
+  line_view_index = 0;
   failure.reset();
   tracing = trace;
   step_stack.clear();
@@ -839,7 +871,7 @@ Outcome Evaluator::Impl::evaluate(const model::ExportItem& it, bool trace) {
   if (failure) {
     out.status = OutcomeStatus::failed;
     out.failure = *failure;
-    out.decisions = Decisions{};
+    out.decisions.lines.clear();
   }
   if (out.trace) out.trace->nanos = steady_ns() - started;
   views.recorder = nullptr;
@@ -855,7 +887,6 @@ Outcome Evaluator::Impl::evaluate(const model::ExportItem& it, bool trace) {
       throw std::runtime_error(fmt::format("rebuilding rule pack '{}': {}", pack->name(), st.message()));
     }
   }
-  return out;
 }
 
 // Reads the hook results off the stack and checks them; any misuse fails the item with a
@@ -929,10 +960,14 @@ void Evaluator::Impl::decide(Outcome& out) {
   // Per line: account, tax, dimensions (decision points 3, 11, 14).
   const bool has_tax = resolved[top_level][kTax].from >= 0;
   const bool has_dims = resolved[top_level][kDimensions].from >= 0;
+  auto& lines = out.decisions.lines;
+  lines.resize(item->accountingEntryLines.size());
   for (size_t i = 0; i < item->accountingEntryLines.size(); ++i) {
     const int line = static_cast<int>(i + 1);
-    LineDecision ld;
-    ld.accountingEntryLineId = item->accountingEntryLines[i].accountingEntryLineId;
+    LineDecision& ld = lines[i];
+    ld.tax.reset();
+    ld.dimensions.clear();
+    ld.accountingEntryLineId.assign(item->accountingEntryLines[i].accountingEntryLineId);
     if (!call(kAccount, line, 1)) return;
     auto account = optional_string(-1);
     if (!account && lua_isnil(L, -1)) {
@@ -940,7 +975,7 @@ void Evaluator::Impl::decide(Outcome& out) {
                   fmt::format("Line {} has no account: no rule mapped it to an account in the accounting system.", line));
     }
     if (!account || account->empty()) return bad_result(kAccount, line, "an account code (string)");
-    ld.account = *account;
+    ld.account.assign(*account);
     lua_pop(L, 1);
 
     if (has_tax) {
@@ -1002,15 +1037,16 @@ void Evaluator::Impl::decide(Outcome& out) {
       }
       lua_pop(L, 1);
     }
-    out.decisions.lines.push_back(std::move(ld));
   }
 
   // Decision points 16, 18-20, 23: posting. Pleo's documented defaults for what the hook leaves
   // out: the item date (§2.9), the reconciliation id as reference (§2.7), draft (§2.10), and
   // supplier · user · note as the description (§2.7).
   PostingDecision& p = out.decisions.posting;
-  p.date = item->date.substr(0, 10);
-  p.reference = item->additionalInformation.reconciliationId;
+  p.date.assign(item->date, 0, 10);
+  p.reference.assign(item->additionalInformation.reconciliationId);
+  p.documentDate.reset();
+  p.dueDate.reset();
   p.draft = true;
   {
     std::string d;
@@ -1085,7 +1121,13 @@ Result<std::unique_ptr<Evaluator>> Evaluator::create(std::shared_ptr<const Pack>
   return std::unique_ptr<Evaluator>(new Evaluator(std::move(impl)));
 }
 
-Outcome Evaluator::evaluate(const model::ExportItem& item, bool trace) { return impl_->evaluate(item, trace); }
+Outcome Evaluator::evaluate(const model::ExportItem& item, bool trace) {
+  Outcome out;
+  impl_->evaluate(item, out, trace);
+  return out;
+}
+
+void Evaluator::evaluate(const model::ExportItem& item, Outcome& out, bool trace) { impl_->evaluate(item, out, trace); }
 
 void Evaluator::set_directory(const model::Directory* directory) {
   impl_->options.directory = directory;

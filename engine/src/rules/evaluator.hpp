@@ -30,6 +30,9 @@ class Evaluator {
   ~Evaluator();
 
   Outcome evaluate(const model::ExportItem& item, bool trace = false);
+  // The same into an Outcome the caller keeps: its buffers are reused item after item (the
+  // pipeline's hot path). `decisions` is meaningful only when the status is decided.
+  void evaluate(const model::ExportItem& item, Outcome& out, bool trace = false);
 
   // Fixtures swap directories between cases without rebuilding the state. ctx.erp answers are
   // memoised for the evaluator's life, so a directory whose contents change must be set again.

@@ -34,8 +34,9 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
   auto evaluate_range = [&](int w, size_t begin, size_t end) {
     std::string& buf = buffers[static_cast<size_t>(w)];
     PipelineSummary& s = partial[static_cast<size_t>(w)];
+    Outcome o;
     for (size_t i = begin; i < end; ++i) {
-      const Outcome o = evaluators[static_cast<size_t>(w)]->evaluate(item_at(i));
+      evaluators[static_cast<size_t>(w)]->evaluate(item_at(i), o);
       write_outcome_json(o, buf);
       buf += '\n';
       ++s.items;
