@@ -26,6 +26,12 @@ local function refuse(_, key)
   error("attempt to modify a read-only table (field '" .. tostring(key) .. "')", 2)
 end
 
+-- Shared by every proxy (they find their contents in `frozen`), so a frozen table costs one
+-- proxy and one small metatable, not three closures.
+local function frozen_len(p) return #frozen[p] end
+local function frozen_pairs(p) return next, frozen[p], nil end
+local function frozen_ipairs(p) return ipairs(frozen[p]) end
+
 local function freeze(t)
   if frozen[t] then return t end
   for k, v in next, t do
@@ -35,9 +41,9 @@ local function freeze(t)
     __index = t,
     __newindex = refuse,
     __metatable = false,
-    __len = function() return #t end,
-    __pairs = function() return next, t, nil end,
-    __ipairs = function() return ipairs(t) end,
+    __len = frozen_len,
+    __pairs = frozen_pairs,
+    __ipairs = frozen_ipairs,
   })
   frozen[proxy] = t
   return proxy

@@ -185,7 +185,8 @@ struct Evaluator::Impl : ReadRecorder {
   int freeze_ref = LUA_NOREF;   // the prelude's freeze()
   std::vector<int> erp_cache_refs;  // one memo table per ctx.erp function (registry refs)
   int erp_cache_entries = 0;
-  static constexpr int kErpCacheLimit = 100000;
+  // The memo lives in the pack's Lua state and counts against its memory cap: keep it small.
+  static constexpr int kErpCacheLimit = 2000;
   void clear_erp_caches() {
     lua_State* L = sandbox->L();
     for (int ref : erp_cache_refs) {
