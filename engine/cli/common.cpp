@@ -60,4 +60,25 @@ std::optional<int64_t> parse_now(const std::string& iso) {
   return std::chrono::duration_cast<std::chrono::seconds>(days.time_since_epoch()).count() + h * 3600 + mi * 60 + s;
 }
 
+void add_eval_options(CLI::App* cmd, EvalArgs& args) {
+  cmd->add_option("-d,--directory", args.directory, "ERP directory: a YAML/JSON file or a folder of CSV files");
+  cmd->add_option("--set", args.sets, "Override a pack setting: key=value (dotted keys)");
+  cmd->add_option("--now", args.now, "Freeze the rules' clock at this UTC date/time (default: now)");
+}
+
+bool make_eval_options(const EvalArgs& args, model::MemoryDirectory& directory, rules::EvalOptions& out) {
+  if (!load_directory_or_report(args.directory, directory)) return false;
+  out.directory = &directory;
+  if (!parse_overrides(args.sets, out.settings_override)) return false;
+  if (!args.now.empty()) {
+    const auto now = parse_now(args.now);
+    if (!now) {
+      fmt::print(stderr, "error: --now {}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n", args.now);
+      return false;
+    }
+    out.now = *now;
+  }
+  return true;
+}
+
 }  // namespace lb::cli

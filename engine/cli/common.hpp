@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "model/directory.hpp"
+#include "rules/evaluator.hpp"
 #include "rules/pack.hpp"
 
 namespace lb::cli {
@@ -24,5 +27,17 @@ bool parse_overrides(const std::vector<std::string>& sets, nlohmann::json& into)
 
 // "2026-01-15T12:00:00Z" or "2026-01-15" -> epoch seconds; nullopt when malformed.
 std::optional<int64_t> parse_now(const std::string& iso);
+
+// --directory, --set and --now: how process and explain evaluate.
+struct EvalArgs {
+  std::string directory;
+  std::vector<std::string> sets;
+  std::string now;
+};
+void add_eval_options(CLI::App* cmd, EvalArgs& args);
+
+// Loads the directory into `directory` and fills `out`; reports to stderr and returns false on
+// bad input.
+bool make_eval_options(const EvalArgs& args, model::MemoryDirectory& directory, rules::EvalOptions& out);
 
 }  // namespace lb::cli

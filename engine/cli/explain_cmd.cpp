@@ -16,9 +16,7 @@ namespace {
 struct ExplainArgs {
   std::string input;
   std::string rules;
-  std::string directory;
-  std::vector<std::string> sets;
-  std::string now;
+  EvalArgs eval;
   std::string id;
   bool json = false;
 };
@@ -27,18 +25,8 @@ int run(const ExplainArgs& a) {
   auto pack = load_pack_or_report(a.rules);
   if (!pack) return kExitUsage;
   model::MemoryDirectory directory;
-  if (!load_directory_or_report(a.directory, directory)) return kExitUsage;
   rules::EvalOptions options;
-  options.directory = &directory;
-  if (!parse_overrides(a.sets, options.settings_override)) return kExitUsage;
-  if (!a.now.empty()) {
-    const auto now = parse_now(a.now);
-    if (!now) {
-      fmt::print(stderr, "error: --now {}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n", a.now);
-      return kExitUsage;
-    }
-    options.now = *now;
-  }
+  if (!make_eval_options(a.eval, directory, options)) return kExitUsage;
   auto evaluator = rules::Evaluator::create(pack, options);
   if (!evaluator) {
     fmt::print(stderr, "error: {}\n", evaluator.error().message);
@@ -100,9 +88,7 @@ void add_explain_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("explain", "Show how a rule pack decides each item, step by step");
   cmd->add_option("item", args->input, "Pleo v3 JSON: an item, an array, a page, or JSON lines")->required();
   cmd->add_option("-r,--rules", args->rules, "Rule pack folder (with pack.toml)")->required();
-  cmd->add_option("-d,--directory", args->directory, "ERP directory: a YAML/JSON file or a folder of CSV files");
-  cmd->add_option("--set", args->sets, "Override a pack setting: key=value (dotted keys; JSON values)");
-  cmd->add_option("--now", args->now, "Freeze the rules' clock at this UTC date/time");
+  add_eval_options(cmd, args->eval);
   cmd->add_option("--id", args->id, "Only the item with this accountingEntryId");
   cmd->add_flag("--json", args->json, "One JSON object per item: the outcome with its trace");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

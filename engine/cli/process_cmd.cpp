@@ -16,10 +16,8 @@ namespace {
 struct ProcessArgs {
   std::vector<std::string> inputs;
   std::string rules;
-  std::string directory;
+  EvalArgs eval;
   std::string output = "-";
-  std::vector<std::string> sets;
-  std::string now;
   int workers = 1;
   bool strict = false;
 };
@@ -34,19 +32,9 @@ int run(const ProcessArgs& a) {
   auto pack = load_pack_or_report(a.rules);
   if (!pack) return kExitUsage;
   model::MemoryDirectory directory;
-  if (!load_directory_or_report(a.directory, directory)) return kExitUsage;
   rules::PipelineOptions options;
   options.workers = a.workers;
-  options.eval.directory = &directory;
-  if (!parse_overrides(a.sets, options.eval.settings_override)) return kExitUsage;
-  if (!a.now.empty()) {
-    const auto now = parse_now(a.now);
-    if (!now) {
-      fmt::print(stderr, "error: --now {}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n", a.now);
-      return kExitUsage;
-    }
-    options.eval.now = *now;
-  }
+  if (!make_eval_options(a.eval, directory, options.eval)) return kExitUsage;
   options.on_input_error = [](const std::string& e) { spdlog::error("skipped {}", e); };
 
   std::ofstream file;
@@ -110,10 +98,8 @@ void add_process_command(CLI::App& app, int& exit_code) {
                   "('-' for stdin)")
       ->required();
   cmd->add_option("-r,--rules", args->rules, "Rule pack folder (with pack.toml)")->required();
-  cmd->add_option("-d,--directory", args->directory, "ERP directory: a YAML/JSON file or a folder of CSV files");
+  add_eval_options(cmd, args->eval);
   cmd->add_option("-o,--output", args->output, "Where to write outcomes, one JSON object per line ('-': stdout)");
-  cmd->add_option("--set", args->sets, "Override a pack setting: key=value (dotted keys; JSON values)");
-  cmd->add_option("--now", args->now, "Freeze the rules' clock at this UTC date/time (default: now)");
   cmd->add_option("-j,--workers", args->workers, "Worker threads, each with its own Lua state")
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--strict", args->strict, "Exit 1 if any item failed or could not be read");
