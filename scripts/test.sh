@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test, from a fresh Debian 12 machine (as root): the Catch2 suites, every
 # rule pack's fixtures and luacheck through CTest, first in an optimised build, then again under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Safe to run again.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the threaded parts under ThreadSanitizer.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +25,8 @@ echo "== ASan + UBSan build"
 export ASAN_OPTIONS=detect_stack_use_after_return=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON
+echo "== ThreadSanitizer: the CPU-budget watchdog and the multi-worker pipeline"
+# LuaJIT itself is not instrumented; this checks our side of the protocol (atomics, locks).
+cmake -S . -B build-tsan -DLB_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target lb_tests
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/lb_tests "[budget],[pipeline],[hostile]"
