@@ -19,14 +19,15 @@ run_suite() {
 
 echo "== optimised build"
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== ThreadSanitizer: the CPU-budget watchdog and the multi-worker pipeline"
+# LuaJIT itself is not instrumented; this checks our side of the protocol (atomics, locks).
+cmake -S . -B build-tsan -DLB_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target lb_tests
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/lb_tests "[budget],[pipeline],[hostile]"
+# Last, so that CI reads CTest's closing line.
 echo "== ASan + UBSan build"
 # LuaJIT unwinds its errors through C frames in its own way; ASan's stack-use-after-return
 # checks do not know that, so they are off (everything else is on).
 export ASAN_OPTIONS=detect_stack_use_after_return=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON
-echo "== ThreadSanitizer: the CPU-budget watchdog and the multi-worker pipeline"
-# LuaJIT itself is not instrumented; this checks our side of the protocol (atomics, locks).
-cmake -S . -B build-tsan -DLB_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_TSAN=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target lb_tests
-TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/lb_tests "[budget],[pipeline],[hostile]"
