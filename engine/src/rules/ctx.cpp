@@ -1,0 +1,356 @@
+// The ctx functions rule scripts call (rules/README.md, "ctx"): C closures whose upvalue 1 is
+// the evaluator's Impl. While tracing, every look-up is recorded with its result.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "model/currency.hpp"
+#include "model/directory.hpp"
+#include "model/enums.hpp"
+#include "rules/evaluator_impl.hpp"
+
+namespace lb::rules {
+namespace {
+
+std::string quoted(lua_State* L, int index) {
+  std::string s;
+  lua_to_json(L, index, s);
+  return s;
+}
+
+const model::Directory& directory_of(Evaluator::Impl& impl) { return *impl.options.directory; }
+
+std::string_view arg(lua_State* L, int i) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, i, &len);
+  return {s, len};
+}
+
+void push_vendor(lua_State* L, const std::optional<model::ErpVendor>& v) {
+  if (!v) return lua_pushnil(L);
+  lua_createtable(L, 0, 8);
+  set_string(L, "code", v->code);
+  set_string(L, "name", v->name);
+  set_optional(L, "externalId", v->externalId);
+  set_optional(L, "taxNumber", v->taxNumber);
+  set_optional(L, "registrationNumber", v->registrationNumber);
+  set_optional(L, "currency", v->currency);
+  set_optional(L, "payablesAccount", v->payablesAccount);
+  set_bool(L, "blocked", v->blocked);
+}
+
+template <typename Lookup>
+int vendor_lookup(lua_State* L, const char* name, Lookup lookup) {
+  auto& impl = Evaluator::Impl::of(L);
+  push_vendor(L, lookup(directory_of(impl), arg(L, 1)));
+  impl.lookup([&] { return fmt::format("ctx.erp.{}({})", name, quoted(L, 1)); }, L, -1);
+  return 1;
+}
+
+int erp_account(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const auto a = directory_of(impl).account(arg(L, 1));
+  if (!a) {
+    lua_pushnil(L);
+  } else {
+    lua_createtable(L, 0, 4);
+    set_string(L, "code", a->code);
+    set_string(L, "name", a->name);
+    set_optional(L, "currency", a->currency);
+    set_bool(L, "blocked", a->blocked);
+  }
+  impl.lookup([&] { return fmt::format("ctx.erp.account({})", quoted(L, 1)); }, L, -1);
+  return 1;
+}
+
+int erp_vendor_by_code(lua_State* L) {
+  return vendor_lookup(L, "vendor_by_code", [](const model::Directory& d, std::string_view k) { return d.vendor_by_code(k); });
+}
+
+int erp_vendor_by_external_id(lua_State* L) {
+  return vendor_lookup(L, "vendor_by_external_id",
+                       [](const model::Directory& d, std::string_view k) { return d.vendor_by_external_id(k); });
+}
+
+int erp_vendor_by_tax_number(lua_State* L) {
+  return vendor_lookup(L, "vendor_by_tax_number",
+                       [](const model::Directory& d, std::string_view k) { return d.vendor_by_tax_number(k); });
+}
+
+int erp_tax_code(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const auto t = directory_of(impl).tax_code(arg(L, 1));
+  if (!t) {
+    lua_pushnil(L);
+  } else {
+    lua_createtable(L, 0, 7);
+    set_string(L, "code", t->code);
+    set_string(L, "name", t->name);
+    lua_pushnumber(L, t->rate);
+    lua_setfield(L, -2, "rate");
+    set_string(L, "type", t->type);
+    set_optional(L, "ingoingTaxAccount", t->ingoingTaxAccount);
+    set_optional(L, "outgoingTaxAccount", t->outgoingTaxAccount);
+    set_bool(L, "blocked", t->blocked);
+  }
+  impl.lookup([&] { return fmt::format("ctx.erp.tax_code({})", quoted(L, 1)); }, L, -1);
+  return 1;
+}
+
+int erp_dimension_value(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const auto d = directory_of(impl).dimension_value(arg(L, 1), arg(L, 2));
+  if (!d) {
+    lua_pushnil(L);
+  } else {
+    lua_createtable(L, 0, 4);
+    set_string(L, "dimension", d->dimension);
+    set_string(L, "code", d->code);
+    set_string(L, "name", d->name);
+    set_bool(L, "blocked", d->blocked);
+  }
+  impl.lookup([&] { return fmt::format("ctx.erp.dimension_value({}, {})", quoted(L, 1), quoted(L, 2)); }, L, -1);
+  return 1;
+}
+
+std::string_view date_arg(lua_State* L, int i, const char* fn) {
+  std::string_view d = arg(L, i);
+  if (d.size() > 10) d = d.substr(0, 10);  // a date-time: its date
+  if (!model::is_iso_date(d)) luaL_error(L, "ctx.erp.%s: expected a date YYYY-MM-DD, got '%s'", fn, lua_tostring(L, i));
+  return d;
+}
+
+int erp_period_open(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  lua_pushboolean(L, directory_of(impl).period_open(date_arg(L, 1, "period_open")));
+  impl.lookup([&] { return fmt::format("ctx.erp.period_open({})", quoted(L, 1)); }, L, -1);
+  return 1;
+}
+
+int erp_next_open_date(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const auto d = directory_of(impl).next_open_date(date_arg(L, 1, "next_open_date"));
+  if (d) lua_pushlstring(L, d->data(), d->size());
+  else lua_pushnil(L);
+  impl.lookup([&] { return fmt::format("ctx.erp.next_open_date({})", quoted(L, 1)); }, L, -1);
+  return 1;
+}
+
+// ctx.erp answers are memoised per evaluator: the directory does not change while items are
+// evaluated (set_directory() clears them), and building a 7-field table per call was a fifth of
+// a typical pack's time. Results are frozen, since every later item shares them.
+// Upvalues: impl, the uncached function, its cache table.
+int erp_cached(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const int nargs = lua_gettop(L);
+  // The key: the arguments joined by a byte no code contains.
+  for (int i = 1; i <= nargs; ++i) luaL_checkstring(L, i);
+  lua_pushvalue(L, 1);
+  for (int i = 2; i <= nargs; ++i) {
+    lua_pushliteral(L, "\x1f");
+    lua_pushvalue(L, i);
+  }
+  if (nargs > 1) lua_concat(L, 2 * nargs - 1);
+  const int key = lua_gettop(L);
+  lua_pushvalue(L, key);
+  lua_rawget(L, lua_upvalueindex(3));
+  if (!lua_isnil(L, -1)) {
+    // A cached nil is stored as the impl's light userdata (false is a real answer of period_open).
+    if (lua_touserdata(L, -1) == &impl) lua_pushnil(L);
+    if (impl.tracing) {
+      lua_pushvalue(L, lua_upvalueindex(2));
+      for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
+      lua_call(L, nargs, 1);  // again, only so that the trace records the look-up
+      lua_pop(L, 1);
+    }
+    return 1;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
+  lua_call(L, nargs, 1);
+  const int result = lua_gettop(L);
+  if (lua_istable(L, result)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, impl.freeze_ref);
+    lua_pushvalue(L, result);
+    lua_call(L, 1, 1);
+    lua_replace(L, result);
+  }
+  if (++impl.erp_cache_entries > Evaluator::Impl::kErpCacheLimit) {
+    impl.clear_erp_caches();  // a bounded memo: start afresh rather than grow without limit
+  }
+  lua_pushvalue(L, key);
+  if (lua_isnil(L, result)) lua_pushlightuserdata(L, &impl);
+  else lua_pushvalue(L, result);
+  lua_rawset(L, lua_upvalueindex(3));
+  lua_settop(L, result);
+  return 1;
+}
+
+}  // namespace
+
+namespace ctx_api {
+
+int fail(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const char* type = luaL_checkstring(L, 1);
+  size_t len = 0;
+  const char* message = luaL_optlstring(L, 2, "", &len);
+  if (!model::is_one_of(type, model::kItemFailureReasonTypes)) {
+    std::string known;
+    for (auto k : model::kItemFailureReasonTypes) known += (known.empty() ? "" : ", ") + std::string(k);
+    return luaL_error(L, "ctx.fail: unknown failure type '%s' (Pleo's types: %s)", type, known.c_str());
+  }
+  impl.fail(type, std::string(message, len));
+  if (TraceStep* s = impl.step()) s->lookups.push_back({fmt::format("ctx.fail(\"{}\")", type), "null"});
+  luaL_where(L, 1);
+  lua_pushfstring(L, "ctx.fail(%s): %s", type, message);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+int warn(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  size_t len = 0;
+  const char* message = luaL_checklstring(L, 1, &len);
+  impl.outcome->warnings.emplace_back(message, len);
+  if (TraceStep* s = impl.step()) s->warnings.emplace_back(message, len);
+  return 0;
+}
+
+// ctx.lookup(table, key [, column]): upvalue 2 is {name -> {rows = {key -> row}, columns = {col -> true}}}.
+int lookup(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const char* name = luaL_checkstring(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
+    return luaL_error(L, "ctx.lookup('%s', key): key must be a string, got %s", name, luaL_typename(L, 2));
+  const bool has_column = !lua_isnoneornil(L, 3);
+  lua_getfield(L, lua_upvalueindex(2), name);
+  if (lua_isnil(L, -1)) {
+    std::string names;
+    for (const auto& [n, t] : impl.pack->tables()) names += (names.empty() ? "" : ", ") + n;
+    return luaL_error(L, "ctx.lookup: no table '%s' (this pack has: %s)", name, names.empty() ? "none" : names.c_str());
+  }
+  const int table = lua_gettop(L);
+  if (has_column) {
+    lua_getfield(L, table, "columns");
+    lua_pushvalue(L, 3);
+    lua_gettable(L, -2);  // through the read-only proxy
+    if (lua_isnil(L, -1))
+      return luaL_error(L, "ctx.lookup: table '%s' has no column '%s'", name, luaL_checkstring(L, 3));
+    lua_pop(L, 2);
+  }
+  lua_getfield(L, table, "rows");
+  lua_pushvalue(L, 2);
+  lua_tostring(L, -1);  // numbers as keys: the CSV's keys are text
+  lua_gettable(L, -2);  // through the read-only proxy
+  if (has_column && !lua_isnil(L, -1)) {
+    lua_pushvalue(L, 3);
+    lua_gettable(L, -2);
+  }
+  impl.lookup(
+      [&] {
+        return has_column ? fmt::format("ctx.lookup(\"{}\", {}, {})", name, quoted(L, 2), quoted(L, 3))
+                          : fmt::format("ctx.lookup(\"{}\", {})", name, quoted(L, 2));
+      },
+      L, -1);
+  return 1;
+}
+
+// ctx.base.<hook>(args...) for a line or item hook: upvalues are impl, fn, parent ctx, hook id, level.
+int base_call(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const int hook = static_cast<int>(lua_tointeger(L, lua_upvalueindex(4)));
+  const int level = static_cast<int>(lua_tointeger(L, lua_upvalueindex(5)));
+  const int nargs = is_line_hook(hook) ? 2 : 1;
+  lua_settop(L, nargs);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(3));
+  size_t step = 0;
+  if (impl.tracing) {
+    const int depth = impl.step() ? impl.step()->depth + 1 : 1;
+    const int line = impl.step() ? impl.step()->line : 0;
+    step = impl.begin_step(hook, level, line, depth);
+  }
+  lua_call(L, nargs + 1, LUA_MULTRET);  // errors go straight through to the hook that called us
+  const int results = lua_gettop(L);   // all of them: bookkeeping_method's skip reason too
+  if (impl.tracing) impl.end_step(step, L, results > 0 ? 1 : 0, {});
+  return results;
+}
+
+// ctx.decided(hook): what an earlier hook returned for this item (the vendor record the vendor
+// hook chose, the method), so later hooks build on it instead of deciding it again.
+int decided(lua_State* L) {
+  auto& impl = Evaluator::Impl::of(L);
+  const char* hook = luaL_checkstring(L, 1);
+  const auto it =
+      std::find_if(kHookNames.begin(), kHookNames.end(), [&](const char* h) { return std::strcmp(h, hook) == 0; });
+  if (it == kHookNames.end()) {
+    return luaL_error(L, "ctx.decided: no hook '%s' (hooks are: %s)", hook, hook_list().c_str());
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, impl.decided_ref);
+  lua_rawgeti(L, -1, static_cast<int>(it - kHookNames.begin()) + 1);
+  impl.lookup([&] { return fmt::format("ctx.decided(\"{}\")", hook); }, L, -1);
+  return 1;
+}
+
+int base_missing(lua_State* L) {
+  return luaL_error(L, "ctx.base.%s: no parent pack defines '%s'", lua_tostring(L, lua_upvalueindex(1)),
+                    lua_tostring(L, lua_upvalueindex(1)));
+}
+
+int currency_digits(lua_State* L) {
+  const auto digits = model::currency_minor_units(arg(L, 1));
+  if (!digits) return luaL_error(L, "unknown currency '%s' (expected an ISO 4217 code)", lua_tostring(L, 1));
+  lua_pushinteger(L, *digits);
+  return 1;
+}
+
+}  // namespace ctx_api
+
+void Evaluator::Impl::push_erp(lua_State* L) {
+  const luaL_Reg fns[] = {{"account", erp_account},
+                          {"vendor_by_code", erp_vendor_by_code},
+                          {"vendor_by_external_id", erp_vendor_by_external_id},
+                          {"vendor_by_tax_number", erp_vendor_by_tax_number},
+                          {"tax_code", erp_tax_code},
+                          {"dimension_value", erp_dimension_value},
+                          {"period_open", erp_period_open},
+                          {"next_open_date", erp_next_open_date},
+                          {nullptr, nullptr}};
+  lua_newtable(L);
+  for (const luaL_Reg* f = fns; f->name; ++f) {
+    lua_pushlightuserdata(L, this);
+    lua_pushlightuserdata(L, this);
+    lua_pushcclosure(L, f->func, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    erp_cache_refs.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
+    lua_pushcclosure(L, erp_cached, 3);
+    lua_setfield(L, -2, f->name);
+  }
+}
+
+void Evaluator::Impl::push_tables(lua_State* L) {
+  lua_newtable(L);
+  for (const auto& [name, table] : pack->tables()) {
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, static_cast<int>(table->columns.size()));
+    for (const auto& c : table->columns) set_bool(L, c.c_str(), true);
+    lua_setfield(L, -2, "columns");
+    const auto key_col = static_cast<size_t>(
+        std::find(table->columns.begin(), table->columns.end(), table->key) - table->columns.begin());
+    lua_createtable(L, 0, static_cast<int>(table->rows.size()));
+    for (const auto& row : table->rows) {
+      lua_createtable(L, 0, static_cast<int>(row.size()));
+      for (size_t c = 0; c < row.size(); ++c) set_string(L, table->columns[c].c_str(), row[c]);
+      lua_setfield(L, -2, row[key_col].c_str());
+    }
+    lua_setfield(L, -2, "rows");
+    lua_setfield(L, -2, name.c_str());
+  }
+}
+
+}  // namespace lb::rules

@@ -1,0 +1,158 @@
+#pragma once
+// The inside of an Evaluator, shared by evaluator.cpp (the hook pipeline) and ctx.cpp (the
+// ctx functions scripts call). Nothing outside engine/src/rules includes this.
+#include <lua.hpp>
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/evaluator.hpp"
+#include "rules/item_view.hpp"
+#include "rules/lua_values.hpp"
+#include "rules/sandbox.hpp"
+
+namespace lb::rules {
+
+// The hooks of DESIGN §4, in the order they run. Line hooks get (line, item, ctx).
+enum Hook { kValidate, kMethod, kVendor, kCounter, kAccount, kTax, kDimensions, kPosting, kHookCount };
+inline constexpr std::array<const char*, kHookCount> kHookNames = {
+    "validate", "bookkeeping_method", "vendor", "counter_account", "account", "tax", "dimensions", "posting"};
+constexpr bool is_line_hook(int h) { return h == kAccount || h == kTax || h == kDimensions; }
+
+inline std::string hook_list() {
+  std::string s;
+  for (const char* h : kHookNames) s += (s.empty() ? "" : ", ") + std::string(h);
+  return s;
+}
+
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Evaluator::Impl : ReadRecorder {
+  std::shared_ptr<const Pack> pack;
+  EvalOptions options;
+  Limits limits;
+  nlohmann::json settings;
+  std::unique_ptr<Sandbox> sandbox;
+  ViewState views;
+  int rebuilds = 0;
+
+  // Per level: registry refs of its ctx, and for each hook the function that answers at that
+  // level (its own or the nearest parent's) and the level it comes from (-1: none).
+  struct Resolved {
+    int fn_ref = LUA_NOREF;
+    int from = -1;
+    std::string where;  // file:line where the function is defined
+  };
+  std::vector<int> ctx_refs;
+  std::vector<std::array<Resolved, kHookCount>> resolved;
+  int decided_ref = LUA_NOREF;  // hook number -> what it returned for the current item
+  int item_slot = LUA_NOREF;    // registry slots the per-item views are kept in
+  int line_slot = LUA_NOREF;
+  int freeze_ref = LUA_NOREF;   // the prelude's freeze()
+  std::vector<int> erp_cache_refs;  // one memo table per ctx.erp function (registry refs)
+  int erp_cache_entries = 0;
+  // The memo lives in the pack's Lua state and counts against its memory cap: keep it small.
+  static constexpr int kErpCacheLimit = 2000;
+  void clear_erp_caches() {
+    lua_State* L = sandbox->L();
+    for (int ref : erp_cache_refs) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+      lua_pushnil(L);
+      while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+      }
+      lua_pop(L, 1);
+    }
+    erp_cache_entries = 0;
+  }
+
+  // The evaluation in progress.
+  const model::ExportItem* item = nullptr;
+  int item_view_ref = LUA_NOREF;  // one view per item, one per line, shared by the hook calls
+  int line_view_ref = LUA_NOREF;
+  int line_view_index = 0;
+  Outcome* outcome = nullptr;
+  std::optional<Failure> failure;
+  bool tracing = false;
+  std::vector<size_t> step_stack;  // indexes into outcome->trace->steps
+
+  // --- tracing ---------------------------------------------------------------------------------
+  TraceStep* step() {
+    if (!tracing || step_stack.empty()) return nullptr;
+    return &outcome->trace->steps[step_stack.back()];
+  }
+  void read(std::string_view path, std::string_view value) override {
+    if (TraceStep* s = step()) s->reads.push_back({std::string(path), std::string(value)});
+  }
+  // `describe` renders the call ("ctx.erp.account(\"6800\")"); only run while tracing.
+  template <typename Describe>
+  void lookup(Describe&& describe, lua_State* L, int result_index) {
+    if (TraceStep* s = step()) {
+      std::string result;
+      lua_to_json(L, result_index, result);
+      s->lookups.push_back({describe(), std::move(result)});
+    }
+  }
+  size_t begin_step(int hook, int level, int line, int depth) {
+    outcome->trace->steps.push_back(TraceStep{});
+    TraceStep& s = outcome->trace->steps.back();
+    s.hook = kHookNames[static_cast<size_t>(hook)];
+    s.pack = pack->levels()[static_cast<size_t>(level)].name;
+    s.line = line;
+    s.depth = depth;
+    s.nanos = steady_ns();
+    step_stack.push_back(outcome->trace->steps.size() - 1);
+    return step_stack.back();
+  }
+  void end_step(size_t index, lua_State* L, int result_index, const std::string& error) {
+    TraceStep& s = outcome->trace->steps[index];
+    s.nanos = steady_ns() - s.nanos;
+    if (!error.empty()) s.error = error;
+    else if (result_index != 0) lua_to_json(L, result_index, s.result);
+    while (!step_stack.empty() && step_stack.back() >= index) step_stack.pop_back();
+  }
+
+  static Impl& of(lua_State* L) { return *static_cast<Impl*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
+  // --- the state ---------------------------------------------------------------------------------
+  Status build();
+  void push_ctx_tables(lua_State* L, int level);
+  void push_erp(lua_State* L);
+  void push_tables(lua_State* L);
+
+  // --- running hooks -----------------------------------------------------------------------------
+  void fail(std::string type, std::string message) {
+    if (!failure) failure = Failure{std::move(type), std::move(message)};
+  }
+  const std::string& hook_where(int h, int level) const;
+  // "hook 'account' (line 2)", built once: labels are only read when a call goes wrong.
+  std::array<std::vector<std::string>, kHookCount> labels;
+  const std::string& label(int h, int line);
+  uint32_t decided_set = 0;  // bit per hook: which decided[] entries this item wrote
+  bool call(int h, int line_index, int nresults);
+  void evaluate(const model::ExportItem& it, Outcome& out, bool trace);
+  void decide(Outcome& out);
+};
+
+// The ctx functions (ctx.cpp): C closures whose upvalue 1 is the Impl.
+namespace ctx_api {
+int fail(lua_State* L);
+int warn(lua_State* L);
+int decided(lua_State* L);
+int lookup(lua_State* L);
+int base_call(lua_State* L);
+int base_missing(lua_State* L);
+int currency_digits(lua_State* L);
+}  // namespace ctx_api
+
+}  // namespace lb::rules
