@@ -127,19 +127,24 @@ JsonWriter& JsonWriter::value(std::string_view s) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(int64_t n) {
-  separate();
+namespace {
+template <typename Int>
+void append_integer(std::string& out, Int n) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out_.append(buf, r.ptr);
+  out.append(buf, r.ptr);
+}
+}  // namespace
+
+JsonWriter& JsonWriter::value(int64_t n) {
+  separate();
+  append_integer(out_, n);
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t n) {
   separate();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out_.append(buf, r.ptr);
+  append_integer(out_, n);
   return *this;
 }
 
