@@ -454,16 +454,7 @@ void Evaluator::Impl::decide(Outcome& out) {
   p.documentDate.reset();
   p.dueDate.reset();
   p.draft = true;
-  {
-    std::string d;
-    auto add = [&](const std::optional<std::string>& part) {
-      if (part && !part->empty()) d += (d.empty() ? "" : " · ") + *part;
-    };
-    add(item->supplier ? item->supplier->name : std::nullopt);
-    add(item->user ? std::optional<std::string>(item->user->name) : std::nullopt);
-    add(item->note);
-    p.description = std::move(d);
-  }
+  bool description_set = false;
   if (resolved[top_level][kPosting].from >= 0) {
     if (!call(kPosting, 0, 1)) return;
     if (lua_istable(L, -1)) {
@@ -482,7 +473,12 @@ void Evaluator::Impl::decide(Outcome& out) {
         if (key == "date") ok = date_field(p.date);
         else if (key == "documentDate") ok = date_field(p.documentDate.emplace());
         else if (key == "dueDate") ok = date_field(p.dueDate.emplace());
-        else if (key == "description" && type == LUA_TSTRING) p.description = lua_tostring(L, -1);
+        else if (key == "description" && type == LUA_TSTRING) {
+          size_t len = 0;
+          const char* text = lua_tolstring(L, -1, &len);
+          p.description.assign(text, len);
+          description_set = true;
+        }
         else if (key == "reference" && type == LUA_TSTRING) p.reference = lua_tostring(L, -1);
         else if (key == "draft" && type == LUA_TBOOLEAN) p.draft = lua_toboolean(L, -1);
         else ok = false;
@@ -499,6 +495,16 @@ void Evaluator::Impl::decide(Outcome& out) {
       return bad_result(kPosting, 0, "nil or a table");
     }
     lua_pop(L, 1);
+  }
+  if (!description_set) {
+    std::string d;
+    auto add = [&](const std::optional<std::string>& part) {
+      if (part && !part->empty()) d += (d.empty() ? "" : " · ") + *part;
+    };
+    add(item->supplier ? item->supplier->name : std::nullopt);
+    add(item->user ? std::optional<std::string>(item->user->name) : std::nullopt);
+    add(item->note);
+    p.description = std::move(d);
   }
   out.status = OutcomeStatus::decided;
 }
