@@ -73,6 +73,13 @@ function M.validate(item, ctx)
   end
 end
 
+-- §2.3 posting matrix, §7 #28: money in (the lines are credited, the counter debited) for these
+-- types and subTypes; everything else is money out.
+local MONEY_IN = {
+  cashback = true, refund = true, chargeback = true, wallet_topup = true,
+  invoice_payment_returned = true, reimbursement_to_company = true, reimbursement_to_employee_refund = true,
+}
+
 -- §2.1
 function M.bookkeeping_method(item, ctx)
   if ALWAYS_JOURNAL[item.type] then return "journal" end
@@ -85,6 +92,15 @@ function M.bookkeeping_method(item, ctx)
   if method == "journal" or method == "none" then return "journal" end
   if method == "accounts_payable" then return "accounts_payable" end
   ctx.fail("unexpected_failure", "Unknown bookkeeping method '" .. tostring(method) .. "'.")
+end
+
+-- §2.3 and §7 #28: the direction comes from the type and subType. Pleo's sign convention for
+-- refunds, chargebacks and cashback is a [GAP], so for money-in types the sign is ignored; a
+-- negative amount on a money-out type is a reversal and books the other way.
+function M.direction(item, _ctx)
+  if MONEY_IN[item.type] or (item.subType and MONEY_IN[item.subType]) then return "in" end
+  if item.amount.inWalletCurrency.value < 0 then return "in" end
+  return "out"
 end
 
 local function usable(vendor)
@@ -153,9 +169,19 @@ function M.counter_account(item, ctx)
     (item.subType and (" (" .. item.subType .. ")") or "") .. ".")
 end
 
+-- §2.3: an AP item that moved wallet money (a card purchase, a refund's receipt) is an invoice
+-- (or credit note) *and* its payment; the payment is booked against the wallet account.
+-- invoice_payment items are themselves the payment (their counter account is the wallet).
+function M.payment_account(item, ctx)
+  if item.type == "invoice_payment" or not WALLET_TYPES[item.type] then return nil end
+  return checked_account(ctx, wallet_account(item, ctx), wallet_currency(item))
+end
+
 -- §2.3/§2.7: the line side. Pleo sends the GL account on expense lines; movement types without
 -- one take their configured account.
 function M.account(line, item, ctx)
+  -- §8.3: a payment settles the vendor's payable, whatever account the line may carry.
+  if item.type == "invoice_payment" then return checked_account(ctx, payables_account(item, ctx), nil) end
   local account = line.account
   local code = account and (account.code or account.identifier)
   if code == nil then
@@ -167,8 +193,6 @@ function M.account(line, item, ctx)
     elseif t == "atm_withdrawal" or t == "personal_spend" then
       local receivable = ctx.settings.accounts.employee_receivable
       code = (receivable ~= nil and receivable ~= "") and receivable or configured(ctx, "out_of_pocket")
-    elseif t == "invoice_payment" then
-      code = payables_account(item, ctx)
     else
       -- §2.11: a line without an expense account is missing configuration (a category).
       ctx.fail("missing_configuration", "Line has no account: choose a category for this expense in Pleo.")
@@ -177,7 +201,10 @@ function M.account(line, item, ctx)
   return checked_account(ctx, code, nil)
 end
 
--- §2.6: the line's tax code must exist in the ERP; reverse charge needs both tax accounts.
+-- §2.6: the line's tax code must exist in the ERP. §7 #12/#13: with tax.vat = "explicit" the
+-- VAT of an inclusive or exclusive line is booked on the ingoing tax account and reverse charge
+-- is self-assessed on the ingoing and outgoing accounts (net zero); with "computed" the lines
+-- carry the tax code only and the ERP computes the VAT from it.
 function M.tax(line, item, ctx)
   local tax = line.tax
   if tax == nil then return nil end
@@ -193,13 +220,20 @@ function M.tax(line, item, ctx)
     code = erp and erp.code or code,
     type = tax.type,
     rate = tax.rate,
-    ingoingTaxAccount = tax.ingoingTaxAccount or (erp and erp.ingoingTaxAccount) or nil,
-    outgoingTaxAccount = tax.outgoingTaxAccount or (erp and erp.outgoingTaxAccount) or nil,
   }
+  if ctx.settings.tax.vat ~= "explicit" then return result end
+  result.ingoingTaxAccount = tax.ingoingTaxAccount or (erp and erp.ingoingTaxAccount) or nil
+  result.outgoingTaxAccount = tax.outgoingTaxAccount or (erp and erp.outgoingTaxAccount) or nil
   if tax.type == "reverse" and (not result.ingoingTaxAccount or not result.outgoingTaxAccount) then
     ctx.fail("missing_configuration", "Tax code " .. code ..
       " is reverse charge but has no ingoing and outgoing tax accounts configured.")
   end
+  if tax.type ~= "reverse" and tax.rate ~= 0 and not result.ingoingTaxAccount then
+    ctx.fail("missing_configuration", "Tax code " .. code .. " has no ingoing tax account: configure one, " ..
+      "or set tax.vat = \"computed\" to let the accounting system compute VAT.")
+  end
+  if result.ingoingTaxAccount then checked_account(ctx, result.ingoingTaxAccount, nil) end
+  if result.outgoingTaxAccount then checked_account(ctx, result.outgoingTaxAccount, nil) end
   return result
 end
 
@@ -228,6 +262,13 @@ function M.dimensions(line, item, ctx)
   return result
 end
 
+-- "a, b, c" from a list of strings in the item.
+local function joined(list)
+  local parts = {}
+  for i = 1, #list do parts[i] = list[i] end
+  return table.concat(parts, ", ")
+end
+
 -- §2.7 description, §2.9 posting date and closed periods, §2.10 draft.
 function M.posting(item, ctx)
   local date = ctx.date.day(item.date)
@@ -251,6 +292,14 @@ function M.posting(item, ctx)
   local user = item.user
   local description = ctx.text.join(" · ", item.supplier and item.supplier.name, user and user.name, item.note)
   if description == "" then description = "Pleo " .. item.type:gsub("_", " ") end
+  -- §2.7: attendees and the entries a reimbursement settles belong in the description too.
+  local info = item.additionalInformation
+  if ctx.settings.posting.attendees and info.attendees and #info.attendees > 0 then
+    description = description .. " (attendees: " .. joined(info.attendees) .. ")"
+  end
+  if info.reconciledEntries and #info.reconciledEntries > 0 then
+    description = description .. " (settles " .. joined(info.reconciledEntries) .. ")"
+  end
   local max = ctx.settings.posting.description_max_length
   if max > 0 then description = ctx.text.truncate(description, max) end
   local posting = {

@@ -142,22 +142,19 @@ TEST_CASE("fixtures: a wrong expectation fails with a unified diff", "[fixtures]
   CHECK(r.diff ==
         "--- expected\n"
         "+++ actual\n"
-        "@@ -4,7 +4,7 @@\n"
-        " counterAccount: \"1810\"\n"
-        " lines:\n"
-        "   - accountingEntryLineId: 0c76ea71-aaaa-4ece-bb68-e1166ccaea04\n"
-        "-    account: \"6900\"\n"
-        "+    account: \"6800\"\n"
-        "     tax: null\n"
-        "     dimensions:\n"
-        "       DEPT: ENG\n"
-        "@@ -14,5 +14,5 @@\n"
-        "   dueDate: null\n"
-        "   description: Target · Luke Richardson · Printer ink\n"
-        "   reference: BK-2512-0417\n"
-        "-  draft: false\n"
-        "+  draft: true\n"
-        " warnings: []\n");
+        "@@ -14,10 +14,10 @@\n"
+        "     vendor: null\n"
+        "     invoiceNumber: null\n"
+        "     description: Target · Luke Richardson · Printer ink\n"
+        "-    draft: false\n"
+        "+    draft: true\n"
+        "     lines:\n"
+        "       - role: expense\n"
+        "-        account: \"6900\"\n"
+        "+        account: \"6800\"\n"
+        "         debit: 6366\n"
+        "         credit: 0\n"
+        "         currency: GBP\n");
 }
 
 TEST_CASE("fixtures: a case without an expectation fails and shows the outcome", "[fixtures]") {
@@ -165,7 +162,7 @@ TEST_CASE("fixtures: a case without an expectation fails and shows the outcome",
   const FixtureResult& r = cases.at("fixturepack/no_expect");
   CHECK_FALSE(r.passed);
   CHECK(r.error == "no expectation yet: run with --approve");
-  CHECK_THAT(r.diff, StartsWith("--- expected\n+++ actual\n@@ -0,0 +1,20 @@\n+status: decided\n+method: journal\n"));
+  CHECK_THAT(r.diff, StartsWith("--- expected\n+++ actual\n@@ -0,0 +1,40 @@\n+status: decided\n+method: journal\n+direction: out\n"));
   CHECK_THAT(r.diff, Contains("+  - Account 7300 is not in the ERP; booked to suspense.\n"));
 
   PackCopy copy;
@@ -207,7 +204,7 @@ TEST_CASE("fixtures: --approve writes expectations that then pass", "[fixtures]"
     CHECK(r.approved == (name == "fixturepack/no_expect" || name == "fixturepack/wrong_account"));
   }
   // The approved case's diff still shows what changed.
-  CHECK_THAT(approved.at("fixturepack/wrong_account").diff, Contains("+    account: \"6800\"\n"));
+  CHECK_THAT(approved.at("fixturepack/wrong_account").diff, Contains("+        account: \"6800\"\n"));
 
   // A passing case is not rewritten, whatever its layout.
   CHECK(slurp(copy.fixture("card_purchase.yaml")) == passing_before);
@@ -223,7 +220,7 @@ TEST_CASE("fixtures: --approve writes expectations that then pass", "[fixtures]"
   const std::string missing_after = slurp(copy.fixture("no_expect.yaml"));
   CHECK(missing_after.substr(0, missing_before.size()) == missing_before);
   CHECK_THAT(missing_after.substr(missing_before.size()),
-             StartsWith("expect:\n  status: decided\n  method: journal\n  vendor: null\n  counterAccount: \"1810\"\n"));
+             StartsWith("expect:\n  status: decided\n  method: journal\n  direction: out\n  vendor: null\n  documents:\n"));
 
   const auto rerun = run(copy.pack());
   for (const auto& r : rerun) {

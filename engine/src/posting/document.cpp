@@ -24,6 +24,7 @@ constexpr std::pair<LineRole, const char*> kRoles[] = {
     {LineRole::reverse_charge_in, "reverse_charge_in"},
     {LineRole::reverse_charge_out, "reverse_charge_out"},
     {LineRole::counter, "counter"},
+    {LineRole::payables, "payables"},
 };
 
 template <typename E, size_t N>
@@ -88,6 +89,10 @@ Status check_invariants(const Document& d) {
 
 void write_document_json(const Document& d, std::string& out) {
   model::JsonWriter w(out);
+  write_document_json(d, w);
+}
+
+void write_document_json(const Document& d, model::JsonWriter& w) {
   w.begin_object();
   w.key("kind").value(to_string(d.kind));
   w.key("externalKey").value(d.externalKey);

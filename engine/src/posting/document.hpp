@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/json_writer.hpp"
 #include "model/result.hpp"
 
 namespace lb::posting {
@@ -30,6 +31,7 @@ enum class LineRole {
   reverse_charge_in,   // §2.6 self-assessed VAT, ingoing side
   reverse_charge_out,  // §2.6 self-assessed VAT, outgoing side
   counter,             // the side that balances the lines: wallet, out-of-pocket, AP, clearing
+  payables,            // an AP payment's debit (or a returned payment's credit) on the vendor's AP account
 };
 const char* to_string(LineRole role);
 std::optional<LineRole> line_role_from(std::string_view name);
@@ -83,6 +85,7 @@ Status check_invariants(const Document& document);
 // Canonical JSON: keys in a fixed order, amounts as integers, absent optionals as null.
 // Fixtures, the JSON-lines sink and the document hash all use it.
 void write_document_json(const Document& document, std::string& out);
+void write_document_json(const Document& document, model::JsonWriter& w);  // as one value inside w
 std::string document_json(const Document& document);
 
 // Reads what write_document_json wrote (the JSON-lines and HTTP sinks' tests, the ledger).

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "model/enums.hpp"
+#include "posting/builder.hpp"
 #include "rules/evaluator_impl.hpp"
 
 namespace lb::rules {
@@ -244,6 +245,8 @@ void Evaluator::Impl::evaluate(const model::ExportItem& it, Outcome& out, bool t
   out.decisions.method.clear();
   out.decisions.vendor.reset();
   out.decisions.counterAccount.clear();
+  out.decisions.direction = Direction::out;
+  out.decisions.paymentAccount.reset();
   out.trace.reset();
   if (trace) out.trace.emplace();
   item = &it;
@@ -278,6 +281,7 @@ void Evaluator::Impl::evaluate(const model::ExportItem& it, Outcome& out, bool t
     out.status = OutcomeStatus::failed;
     out.failure = *failure;
     out.decisions.lines.clear();
+    out.documents.clear();
   }
   if (out.trace) out.trace->nanos = steady_ns() - started;
   views.recorder = nullptr;
@@ -334,6 +338,17 @@ void Evaluator::Impl::decide(Outcome& out) {
   lua_pop(L, 2);
   out.decisions.method = *method;
 
+  // Decision point 28: which way the money goes (the pack's posting matrix, §2.3). A pack
+  // chain without the hook books every item as money out.
+  if (resolved[top_level][kDirection].from >= 0) {
+    if (!call(kDirection, 0, 1)) return;
+    const auto direction = optional_string(-1);
+    if (!direction || (*direction != "out" && *direction != "in"))
+      return bad_result(kDirection, 0, "\"out\" (lines debited) or \"in\" (lines credited)");
+    out.decisions.direction = *direction == "out" ? Direction::out : Direction::in;
+    lua_pop(L, 1);
+  }
+
   // Decision point 6: the vendor, for accounts payable.
   if (*method == "accounts_payable") {
     if (!call(kVendor, 0, 1)) return;
@@ -362,6 +377,16 @@ void Evaluator::Impl::decide(Outcome& out) {
   if (!counter || counter->empty()) return bad_result(kCounter, 0, "an account code (string)");
   out.decisions.counterAccount = *counter;
   lua_pop(L, 1);
+
+  // AP items that also moved wallet money get a payment document on this account (§2.3).
+  if (*method == "accounts_payable" && resolved[top_level][kPayment].from >= 0) {
+    if (!call(kPayment, 0, 1)) return;
+    auto payment = optional_string(-1);
+    if (payment && payment->empty()) return bad_result(kPayment, 0, "nil (no payment) or an account code");
+    if (!payment && !lua_isnil(L, -1)) return bad_result(kPayment, 0, "nil (no payment) or an account code");
+    out.decisions.paymentAccount = std::move(payment);
+    lua_pop(L, 1);
+  }
 
   // Per line: account, tax, dimensions (decision points 3, 11, 14).
   const bool has_tax = resolved[top_level][kTax].from >= 0;
@@ -505,6 +530,15 @@ void Evaluator::Impl::decide(Outcome& out) {
     add(item->user ? std::optional<std::string>(item->user->name) : std::nullopt);
     add(item->note);
     p.description = std::move(d);
+  }
+
+  // Issue #3: documents are built and checked here, so nothing unbalanced leaves the engine.
+  if (auto st = posting::build_documents(*item, out.decisions, out.documents); !st)
+    return fail("validation_failure", "The entry cannot be booked: " + st.message() + ".");
+  if (out.documents.empty()) {
+    out.status = OutcomeStatus::skipped;
+    out.skip_reason = "The entry amount is zero: there is nothing to post.";
+    return;
   }
   out.status = OutcomeStatus::decided;
 }

@@ -17,9 +17,12 @@
 namespace lb::rules {
 
 // The hooks of DESIGN §4, in the order they run. Line hooks get (line, item, ctx).
-enum Hook { kValidate, kMethod, kVendor, kCounter, kAccount, kTax, kDimensions, kPosting, kHookCount };
+enum Hook {
+  kValidate, kMethod, kDirection, kVendor, kCounter, kPayment, kAccount, kTax, kDimensions, kPosting, kHookCount
+};
 inline constexpr std::array<const char*, kHookCount> kHookNames = {
-    "validate", "bookkeeping_method", "vendor", "counter_account", "account", "tax", "dimensions", "posting"};
+    "validate", "bookkeeping_method", "direction", "vendor", "counter_account", "payment_account",
+    "account", "tax", "dimensions", "posting"};
 constexpr bool is_line_hook(int h) { return h == kAccount || h == kTax || h == kDimensions; }
 
 inline std::string hook_list() {

@@ -24,44 +24,13 @@ void optional_value(JsonWriter& w, const std::optional<std::string>& v) {
   else w.null();
 }
 
+// The decisions people scan first; every account, amount, tax code and dimension is in the
+// documents that follow.
 void write_decisions(JsonWriter& w, const Decisions& d) {
   w.key("method").value(d.method);
+  w.key("direction").value(posting::to_string(d.direction));
   w.key("vendor");
   optional_value(w, d.vendor);
-  w.key("counterAccount").value(d.counterAccount);
-  w.key("lines").begin_array();
-  for (const auto& l : d.lines) {
-    w.begin_object();
-    w.key("accountingEntryLineId").value(l.accountingEntryLineId);
-    w.key("account").value(l.account);
-    w.key("tax");
-    if (!l.tax) {
-      w.null();
-    } else {
-      w.begin_object().key("code").value(l.tax->code);
-      if (l.tax->type) w.key("type").value(*l.tax->type);
-      if (l.tax->rate) w.key("rate").value(*l.tax->rate);
-      if (l.tax->ingoingTaxAccount) w.key("ingoingTaxAccount").value(*l.tax->ingoingTaxAccount);
-      if (l.tax->outgoingTaxAccount) w.key("outgoingTaxAccount").value(*l.tax->outgoingTaxAccount);
-      w.end_object();
-    }
-    w.key("dimensions").begin_object();
-    for (const auto& [dim, value] : l.dimensions) w.key(dim).value(value);
-    w.end_object();
-    w.end_object();
-  }
-  w.end_array();
-  const PostingDecision& p = d.posting;
-  w.key("posting").begin_object();
-  w.key("date").value(p.date);
-  w.key("documentDate");
-  optional_value(w, p.documentDate);
-  w.key("dueDate");
-  optional_value(w, p.dueDate);
-  w.key("description").value(p.description);
-  w.key("reference").value(p.reference);
-  w.key("draft").value(p.draft);
-  w.end_object();
 }
 
 }  // namespace
@@ -76,7 +45,12 @@ void write_outcome_json(const Outcome& o, std::string& out) {
       w.key("failure").begin_object().key("type").value(o.failure.type).key("message").value(o.failure.message).end_object();
       break;
     case OutcomeStatus::skipped: w.key("reason").value(o.skip_reason); break;
-    case OutcomeStatus::decided: write_decisions(w, o.decisions); break;
+    case OutcomeStatus::decided:
+      write_decisions(w, o.decisions);
+      w.key("documents").begin_array();
+      for (const auto& document : o.documents) posting::write_document_json(document, w);
+      w.end_array();
+      break;
   }
   w.key("warnings").begin_array();
   for (const auto& warning : o.warnings) w.value(warning);

@@ -6,39 +6,16 @@
 #include <utility>
 #include <vector>
 
+#include "posting/decisions.hpp"
+#include "posting/document.hpp"
+
 namespace lb::rules {
 
-struct TaxDecision {
-  std::string code;
-  std::optional<std::string> type;  // inclusive | exclusive | reverse
-  std::optional<double> rate;
-  std::optional<std::string> ingoingTaxAccount;
-  std::optional<std::string> outgoingTaxAccount;
-};
-
-struct LineDecision {
-  std::string accountingEntryLineId;
-  std::string account;
-  std::optional<TaxDecision> tax;
-  std::vector<std::pair<std::string, std::string>> dimensions;  // sorted by dimension
-};
-
-struct PostingDecision {
-  std::string date;  // YYYY-MM-DD
-  std::optional<std::string> documentDate;
-  std::optional<std::string> dueDate;
-  std::string description;
-  std::string reference;
-  bool draft = true;
-};
-
-struct Decisions {
-  std::string method;  // journal | accounts_payable
-  std::optional<std::string> vendor;
-  std::string counterAccount;
-  std::vector<LineDecision> lines;
-  PostingDecision posting;
-};
+using posting::Decisions;
+using posting::Direction;
+using posting::LineDecision;
+using posting::PostingDecision;
+using posting::TaxDecision;
 
 enum class OutcomeStatus { decided, failed, skipped };
 
@@ -82,6 +59,7 @@ struct Outcome {
   Failure failure;          // when failed
   std::string skip_reason;  // when skipped
   Decisions decisions;      // when decided
+  std::vector<posting::Document> documents;  // when decided: what goes to the ERP
   std::vector<std::string> warnings;
   std::optional<Trace> trace;
 };
