@@ -80,13 +80,36 @@ local MONEY_IN = {
   invoice_payment_returned = true, reimbursement_to_company = true, reimbursement_to_employee_refund = true,
 }
 
+local function usable(vendor)
+  return vendor ~= nil and not vendor.blocked
+end
+
+-- §2.2 rule 3: a legacy supplier by code, then account number, then tax identifier.
+local function legacy_supplier(item, ctx)
+  local s = item.supplier
+  if not s then return nil end
+  local found = (s.code and ctx.erp.vendor_by_code(s.code))
+  if not usable(found) then found = s.account and ctx.erp.vendor_by_code(s.account) end
+  if not usable(found) then found = s.taxIdentifier and ctx.erp.vendor_by_tax_number(s.taxIdentifier) end
+  if usable(found) then return found end
+  return nil
+end
+
 -- §2.1
 function M.bookkeeping_method(item, ctx)
   if ALWAYS_JOURNAL[item.type] then return "journal" end
   local bookkeeping = item.bookkeeping
   if bookkeeping == nil then
-    if INVOICE_TYPES[item.type] then return ctx.settings.legacy_invoice_method end
-    return "journal"
+    if not INVOICE_TYPES[item.type] then return "journal" end
+    local method = ctx.settings.legacy_invoice_method
+    -- §2.2 rule 4: with vendors.legacy_fallback, a legacy supplier the ERP does not know is
+    -- journalled against the fallback AP account instead of failing vendor_unknown.
+    if method == "accounts_payable" and ctx.settings.vendors.legacy_fallback and not legacy_supplier(item, ctx) then
+      ctx.warn("Supplier " .. (item.supplier and item.supplier.name or "?") .. " is not in the accounting system: " ..
+        "booked as a journal entry against the fallback payables account.")
+      return "journal"
+    end
+    return method
   end
   local method = bookkeeping.method
   if method == "journal" or method == "none" then return "journal" end
@@ -101,10 +124,6 @@ function M.direction(item, _ctx)
   if MONEY_IN[item.type] or (item.subType and MONEY_IN[item.subType]) then return "in" end
   if item.amount.inWalletCurrency.value < 0 then return "in" end
   return "out"
-end
-
-local function usable(vendor)
-  return vendor ~= nil and not vendor.blocked
 end
 
 -- §2.2: with a vendor object, match it and ignore the supplier; otherwise (legacy) match the
@@ -126,17 +145,9 @@ function M.vendor(item, ctx)
     ctx.fail("vendor_unknown", "Vendor " .. (v.code or v.externalId or v.name) ..
       " does not exist or is blocked in the accounting system.")
   end
-  local s = item.supplier
-  if s then
-    local found = (s.code and ctx.erp.vendor_by_code(s.code))
-    if not usable(found) then found = s.account and ctx.erp.vendor_by_code(s.account) end
-    if not usable(found) then found = s.taxIdentifier and ctx.erp.vendor_by_tax_number(s.taxIdentifier) end
-    if usable(found) then return found end
-    if ctx.settings.vendors.legacy_fallback then
-      return { code = configured(ctx, "accounts_payable") }
-    end
-  end
-  local name = s and s.name or "of this entry"
+  local found = legacy_supplier(item, ctx)
+  if found then return found end
+  local name = item.supplier and item.supplier.name or "of this entry"
   ctx.fail("vendor_unknown", "Supplier " .. name .. " does not exist or is blocked in the accounting system.")
 end
 
@@ -308,8 +319,11 @@ function M.posting(item, ctx)
     reference = item.additionalInformation.reconciliationId,
     draft = ctx.settings.posting.draft,
   }
+  -- §7 #18: an invoice is dated by its invoice date and due date; a payment by its payment date.
   local invoice = item.additionalInformation.invoiceInformation
-  if invoice then
+  if invoice and item.type == "invoice_payment" then
+    posting.documentDate = invoice.paymentDate and ctx.date.day(invoice.paymentDate) or nil
+  elseif invoice then
     posting.documentDate = ctx.date.day(invoice.invoiceDate)
     posting.dueDate = invoice.dueDate and ctx.date.day(invoice.dueDate) or nil
   end

@@ -173,6 +173,8 @@ Status build_documents(const model::ExportItem& item, const Decisions& dec, std:
     Document& payment = out.emplace_back();
     fill_header(payment, item, dec, DocumentKind::ap_payment, paid.currency);
     payment.externalKey += "/payment";
+    payment.documentDate = payment.postingDate;  // the day the money moved, not the invoice date
+    payment.dueDate.reset();
     payment.attachments.clear();  // receipts belong to the invoice
     payment.lines.clear();
     const int64_t sign = paid.value < 0 ? -1 : 1;
