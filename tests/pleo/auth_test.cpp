@@ -67,8 +67,13 @@ struct OAuthWorld {
       // Slow enough that concurrent callers pile up behind the one refresh.
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       std::lock_guard lock(mutex);
-      CHECK(req.get_param_value("grant_type") == "refresh_token");
-      CHECK(req.get_param_value("client_id") == "client-1");
+      // (No CHECK here: Catch2 assertions are not thread-safe; a wrong request fails the refresh.)
+      if (req.get_param_value("grant_type") != "refresh_token" || req.get_param_value("client_id") != "client-1" ||
+          req.get_param_value("client_secret") != "cs-Wn4Rt8Yp2Kd6") {
+        res.status = 400;
+        res.set_content(R"({"error":"invalid_request"})", "application/json");
+        return;
+      }
       if (revoke || req.get_param_value("refresh_token") != refresh) {
         res.status = 400;
         // A careless server that echoes the token it refused.

@@ -401,7 +401,10 @@ TEST_CASE("master data: paths, pagination and the per-company cache with a TTL",
   server.http.Post("/v0/tax-codes:search", [&](const httplib::Request& req, httplib::Response& res) {
     ++tax_calls;
     const bool first = !req.has_param("after");
-    CHECK(req.get_param_value("company_id") == kCompany);
+    if (req.get_param_value("company_id") != kCompany) {
+      res.status = 400;
+      return;
+    }
     const std::string code = first ? "01" : "02";
     res.set_content(page_json(R"([{"id":"t-)" + code + R"(","companyId":")" + kCompany + R"(","name":"VAT )" + code +
                                   R"(","rate":0.25,"type":"inclusive","archived":false,"code":")" + code +
