@@ -43,6 +43,9 @@ struct Error {
   std::optional<std::chrono::milliseconds> retry_after{};  // 429/503 Retry-After, when given
   std::vector<std::string> currencies{};  // missing_contra_accounts: the currencies Pleo named
   std::string company_id{};     // reconnect_required: which company must reconnect
+  // network/timeout only: the connection was up when the call failed, so the server may have
+  // received the request. A non-idempotent write must then be treated as uncertain.
+  bool may_have_reached_server = false;
 
   // One line: "<endpoint>: <kind> (HTTP 404 EXPORT_NOT_FOUND, request-id r-1): <message>".
   std::string to_string() const;

@@ -138,7 +138,12 @@ Result<HttpResponse> HttpTransport::perform(const HttpRequest& request) {
     message = redact(message);
     logger().warn("{} {} failed after {}ms: {}", options_.log_name, endpoint,
                   response.duration.count(), message);
-    return Error{timed_out ? ErrorKind::timeout : ErrorKind::network, message, 0, {}, {}, endpoint};
+    Error e{timed_out ? ErrorKind::timeout : ErrorKind::network, message, 0, {}, {}, endpoint};
+    // Pre-transfer time is set once the connection (and TLS) is up and sending starts.
+    curl_off_t pretransfer = 0;
+    curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    e.may_have_reached_server = pretransfer > 0;
+    return e;
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   const std::string rid = response.request_id();
