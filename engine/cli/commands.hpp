@@ -9,6 +9,7 @@ void add_process_command(CLI::App& app, int& exit_code);
 void add_test_command(CLI::App& app, int& exit_code);
 void add_explain_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
+void add_sim_command(CLI::App& app, int& exit_code);
 
 // Exit codes shared by the subcommands.
 inline constexpr int kExitOk = 0;
