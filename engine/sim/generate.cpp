@@ -105,6 +105,14 @@ int64_t round_half_away(double x) { return x >= 0 ? static_cast<int64_t>(std::fl
 
 }  // namespace
 
+// kTypes and the public kItemTypes must list the types in the same order.
+constexpr bool same_type_order() {
+  for (size_t i = 0; i < kTypes.size(); ++i)
+    if (std::string_view(kTypes[i].name) != kItemTypes[i]) return false;
+  return std::size(kItemTypes) == kTypes.size();
+}
+static_assert(same_type_order());
+
 struct ItemGenerator::Impl {
   explicit Impl(uint64_t seed) : r(seed) {}
   Rng r;
@@ -279,12 +287,14 @@ struct ItemGenerator::Impl {
     return inv;
   }
 
-  std::string next() {
+  std::string next(const Pin& pin) {
     const World& w = world();
-    const Company& co = r.pick(kCompanies);
+    const Company& drawn_company = r.pick(kCompanies);
+    const Company& co = pin.company >= 0 ? kCompanies.at(static_cast<size_t>(pin.company)) : drawn_company;
     std::array<int, kTypes.size()> weights{};
     for (size_t i = 0; i < kTypes.size(); ++i) weights[i] = kTypes[i].weight;
-    const TypeSpec& t = kTypes[r.weighted(weights)];
+    const size_t drawn_type = r.weighted(weights);
+    const TypeSpec& t = kTypes.at(pin.type >= 0 ? static_cast<size_t>(pin.type) : drawn_type);
     const std::string id = uuid(r);
 
     Json item = Json::object();
@@ -452,7 +462,10 @@ struct ItemGenerator::Impl {
 ItemGenerator::ItemGenerator(uint64_t seed) : impl_(std::make_unique<Impl>(seed)) {}
 ItemGenerator::~ItemGenerator() = default;
 
-std::string ItemGenerator::next() { return impl_->next(); }
+std::string ItemGenerator::next() { return impl_->next(Pin{}); }
+std::string ItemGenerator::next(const Pin& pin) { return impl_->next(pin); }
+
+static_assert(std::size(kItemTypes) == 17);
 
 uint64_t write_items(std::ostream& out, std::size_t count, uint64_t seed) {
   ItemGenerator gen(seed);

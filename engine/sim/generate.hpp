@@ -34,10 +34,25 @@ class ItemGenerator {
   // every non-ASCII character as \uXXXX (surrogate pairs for emoji), as some producers do.
   std::string next();
 
+  // What a caller may pin instead of drawing it (the simulated Pleo needs every item of a job
+  // to belong to the job's company, and every type to appear in a small data set). The random
+  // draws happen either way, so pinning one field does not shift the rest of the sequence.
+  struct Pin {
+    int company = -1;  // index into the fixed world's companies (world.hpp kCompanies)
+    int type = -1;     // index into ExportItemTypeV3 in the contract's order (kItemTypes)
+  };
+  std::string next(const Pin& pin);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// ExportItemTypeV3, in the contract's order (the index ItemGenerator::Pin::type takes).
+inline constexpr const char* kItemTypes[] = {
+    "card_purchase", "card_invoice", "out_of_pocket", "mileage", "per_diem", "external_reimbursement",
+    "direct_reimbursement", "invoice", "invoice_payment", "chargeback", "refund", "cashback", "atm_withdrawal",
+    "wallet_topup", "wallet_unload", "personal_spend", "fee"};
 
 // Writes `count` items, one JSON object per line. Returns the number of bytes written.
 uint64_t write_items(std::ostream& out, std::size_t count, uint64_t seed);

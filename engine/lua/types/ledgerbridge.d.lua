@@ -55,12 +55,18 @@
 ---@alias HookName
 ---| "validate"
 ---| "bookkeeping_method"
+---| "direction"
 ---| "vendor"
 ---| "counter_account"
+---| "payment_account"
 ---| "account"
 ---| "tax"
 ---| "dimensions"
 ---| "posting"
+
+---@alias Direction
+---| "out" # money out (a purchase): the lines are debited, the counter account credited
+---| "in"  # money in (a refund, cashback, top-up): the lines are credited, the counter account debited
 
 ---@alias TaxType
 ---| "inclusive" # the line's amount includes the tax
@@ -441,8 +447,10 @@ function text.iequals(a, b) end
 ---@class BaseHooks
 ---@field validate fun(item: Item)
 ---@field bookkeeping_method fun(item: Item): MethodDecision only the first result comes back
+---@field direction fun(item: Item): Direction
 ---@field vendor fun(item: Item): string|ErpVendor|nil
 ---@field counter_account fun(item: Item): string
+---@field payment_account fun(item: Item): string?
 ---@field account fun(line: Line, item: Item): string?
 ---@field tax fun(line: Line, item: Item): string|TaxDecision|nil
 ---@field dimensions fun(line: Line, item: Item): table<string, string>?
@@ -478,21 +486,26 @@ function Ctx.warn(message) end
 function Ctx.lookup(table, key) end
 
 -- What an earlier item hook returned for this item (its first result): the method from
--- bookkeeping_method, what vendor returned (a code or the vendor table), the code from
--- counter_account. nil for validate and the line hooks, for a hook that has not run yet, and for
--- vendor on journal items. Raises on a name that is not a hook.
+-- bookkeeping_method, "out" or "in" from direction, what vendor returned (a code or the vendor
+-- table), the code from counter_account, the account (or nil) from payment_account. nil for
+-- validate and the line hooks, for a hook that has not run yet or that no pack defines, and for
+-- vendor and payment_account on journal items. Raises on a name that is not a hook.
 ---@param hook HookName
----@return MethodDecision|string|ErpVendor|nil
+---@return MethodDecision|Direction|string|ErpVendor|nil
 function Ctx.decided(hook) end
 
 -- Hook results -----------------------------------------------------------------------------------
 
+-- The accounts decide how the VAT is posted (rules/README.md, "Posting documents"): with
+-- ingoingTaxAccount an inclusive or exclusive line's VAT is split out onto it; with both
+-- accounts reverse charge is self-assessed (two lines, net zero); without them the line carries
+-- only the tax code and the ERP computes the VAT. type and rate default to the line's Pleo tax.
 ---@class TaxDecision
 ---@field code string non-empty ERP tax code
 ---@field type? TaxType
 ---@field rate? number decimal fraction
----@field ingoingTaxAccount? string
----@field outgoingTaxAccount? string
+---@field ingoingTaxAccount? string input VAT account
+---@field outgoingTaxAccount? string output VAT account (reverse charge)
 
 -- Every field is optional; what a hook leaves out keeps the engine's default.
 ---@class PostingDecision
@@ -504,14 +517,17 @@ function Ctx.decided(hook) end
 ---@field draft? boolean default: true (domain brief 2.10)
 
 -- What rules.lua returns. Hooks a pack leaves out come from the pack it extends. The engine
--- calls them in this order: validate, bookkeeping_method, vendor (accounts_payable only),
--- counter_account, then account, tax, dimensions for each line, then posting.
+-- calls them in this order: validate, bookkeeping_method, direction, vendor (accounts_payable
+-- only), counter_account, payment_account (accounts_payable only), then account, tax, dimensions
+-- for each line, then posting. It then builds the posting documents from the answers.
 ---@class Hooks
 ---@field validate? fun(item: Item, ctx: Ctx) ctx.fail to reject the item; results are ignored
 ---@field bookkeeping_method? fun(item: Item, ctx: Ctx): MethodDecision, string? 2nd result: skip reason
+---@field direction? fun(item: Item, ctx: Ctx): Direction which side the lines go on; no hook in the chain: "out"
 ---@field vendor? fun(item: Item, ctx: Ctx): string|ErpVendor|nil vendor code, or a table with .code
----@field counter_account? fun(item: Item, ctx: Ctx): string the credit-side account code
----@field account? fun(line: Line, item: Item, ctx: Ctx): string? the line's debit account code
+---@field counter_account? fun(item: Item, ctx: Ctx): string the account that balances the lines
+---@field payment_account? fun(item: Item, ctx: Ctx): string? wallet account of the AP payment document; nil: none
+---@field account? fun(line: Line, item: Item, ctx: Ctx): string? the line's account code
 ---@field tax? fun(line: Line, item: Item, ctx: Ctx): string|TaxDecision|nil nil: no tax on the line
 ---@field dimensions? fun(line: Line, item: Item, ctx: Ctx): table<string, string>? dimension code -> value code
 ---@field posting? fun(item: Item, ctx: Ctx): PostingDecision? nil keeps every default
