@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   lb::cli::add_bench_command(app, exit_code);
   lb::cli::add_erp_command(app, exit_code);
   lb::cli::add_sim_command(app, exit_code);
+  lb::cli::add_run_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

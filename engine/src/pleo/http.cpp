@@ -147,8 +147,11 @@ Result<HttpResponse> HttpTransport::perform(const HttpRequest& request) {
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   const std::string rid = response.request_id();
-  logger().info("{} {} -> {} in {}ms request-id={}", options_.log_name, endpoint, response.status,
-                response.duration.count(), rid.empty() ? "-" : redact(rid));
+  // Every call with Pleo's request-id (§4.2): at debug level when it succeeded, so an export of
+  // thousands of items does not bury the warnings; failures are logged at warn by the caller.
+  logger().log(response.status >= 400 ? spdlog::level::info : spdlog::level::debug, "{} {} -> {} in {}ms request-id={}",
+               options_.log_name, endpoint, response.status, response.duration.count(),
+               rid.empty() ? "-" : redact(rid));
   return response;
 }
 

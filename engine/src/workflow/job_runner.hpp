@@ -1,0 +1,88 @@
+#pragma once
+// One company's export jobs, end to end (domain brief §1, §3; DESIGN §1, §5): detect, claim,
+// pre-validate, read the control layer, stream the data layer, run the rules, post through
+// the ledger to the ERP, report item statuses in batches of at most 100, send the final event.
+// This is the only place where Pleo and the ERP are called in the same function.
+//
+// Exactly once (DESIGN §5): every ERP call is preceded by the ledger's `posting` intent and
+// followed by its result; Pleo is told only what the ledger holds. A run that stops for any
+// reason (crash, ERP down, Pleo down, ledger full) leaves the job in_progress; the next run
+// resumes it without a second `started`, first resolving every uncertain document by looking
+// it up in the ERP.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "erp/sink.hpp"
+#include "ledger/ledger.hpp"
+#include "pleo/client.hpp"
+#include "rules/evaluator.hpp"
+
+namespace lb::workflow {
+
+// §4.3 / DESIGN §5: what to do with an entry an earlier job already posted.
+enum class ReexportPolicy {
+  report_existing,  // report successful with the existing external id; post nothing (default)
+  post_again,       // post a new document (keyed with this job, so it is a new ERP document)
+  fail,             // fail the item, naming the earlier job and document
+};
+const char* to_string(ReexportPolicy policy);
+
+struct Progress {
+  std::string company_id;
+  std::string job_id;
+  int64_t done = 0;   // items with a final status in this run
+  int64_t total = 0;  // items of the job still to process when the run started
+};
+
+struct CompanyRun {
+  std::string company_id;
+  pleo::Client* pleo = nullptr;
+  erp::Sink* sink = nullptr;
+  ledger::Ledger* ledger = nullptr;
+  rules::Evaluator* rules = nullptr;
+  ReexportPolicy reexport = ReexportPolicy::report_existing;
+  // §2.8: fetch receipts before posting and attach them after; whether a receipt that cannot
+  // be fetched fails the item (true) or is left out with a warning (false).
+  bool attachments = true;
+  bool attachments_required = false;
+  pleo::HttpTransport* downloads = nullptr;  // receipts: presigned URLs, no Pleo credentials
+  // §1.9: report at least this often while a job runs, so a long job does not expire.
+  int report_batch = 100;
+  std::function<void(const Progress&)> on_progress{};
+  const std::atomic<bool>* cancel = nullptr;  // checked between items
+};
+
+struct JobSummary {
+  std::string job_id;
+  std::string final_event;  // completed | completed_with_errors | failed | "" (not finished)
+  std::string stopped;      // why the run stopped before the job finished ("" when it finished)
+  bool claimed_here = false;
+  bool resumed = false;
+  int64_t successful = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;  // reported successful without a document (the pack skipped them)
+  int64_t already_final = 0;
+  int64_t documents_posted = 0;
+  int64_t documents_recovered = 0;  // uncertain documents found in the ERP by lookup
+  int64_t reexports = 0;
+  std::map<std::string, int64_t> failures;  // by failureReasonType
+};
+
+struct RunSummary {
+  std::vector<JobSummary> jobs;
+  int64_t jobs_skipped = 0;  // someone else's (422 on claim, or in_progress not ours)
+  std::string error;         // a company-level stop (listing failed, reconnect required, ...)
+};
+
+// Every pending job of the company, plus in_progress jobs this installation claimed, oldest
+// first, one at a time.
+RunSummary run_company(CompanyRun& run);
+
+// One job (claimed here if pending).
+JobSummary run_job(CompanyRun& run, const model::ExportJob& job);
+
+}  // namespace lb::workflow
