@@ -4,6 +4,7 @@
 // erp::Sink (for the workflow).
 #include <ledgerbridge/ledgerbridge.hpp>
 
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +22,16 @@ struct ledgerbridge_reply {
 };
 
 namespace lb::capi {
+
+// An enum as the int the caller passed. Hosts (ctypes, JNA, P/Invoke) may pass any int, and in
+// C++ loading an enum outside its range is undefined: read the bits, then range-check the int.
+template <typename E>
+int raw(E e) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 struct Callbacks {
   ledgerbridge_directory_fn directory = nullptr;
@@ -59,6 +70,9 @@ class HostErp final : public ledgerbridge::Directory {
                                       const std::string* key2 = nullptr);
   Callbacks cb_;
 };
+
+// ledgerbridge_status_name for an int that may be out of the enum's range.
+const char* status_name(int status);
 
 // Parses a callback's reply text; throws std::runtime_error naming `what` when it is not JSON.
 nlohmann::json parse_reply(const ledgerbridge_reply& reply, const char* what);

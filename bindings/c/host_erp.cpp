@@ -95,10 +95,10 @@ std::optional<nlohmann::json> HostErp::query(ledgerbridge_directory_query q, std
   ledgerbridge_reply reply;
   const std::string k(key);  // the callback gets NUL-terminated strings
   const ledgerbridge_status st = cb_.directory(cb_.user_data, q, k.c_str(), key2 ? key2->c_str() : nullptr, &reply);
-  if (st != LEDGERBRIDGE_OK) {
+  if (raw(st) != LEDGERBRIDGE_OK) {
     throw std::runtime_error(reply.has_error && !reply.message.empty()
                                  ? reply.message
-                                 : fmt::format("the host's {} callback failed ({})", what, ledgerbridge_status_name(st)));
+                                 : fmt::format("the host's {} callback failed ({})", what, status_name(raw(st))));
   }
   if (!reply.has_json) return std::nullopt;
   auto j = parse_reply(reply, what);

@@ -23,14 +23,14 @@ erp::ErrorKind kind_of(ledgerbridge_erp_error kind) {
 
 // A failed callback: its own error when it gave one. One that failed without saying why is
 // taken as unreachable, the kind that is retried and never fails an item on its own.
-erp::SinkError error_of(const ledgerbridge_reply& reply, ledgerbridge_status status, const char* what) {
+erp::SinkError error_of(const ledgerbridge_reply& reply, int status, const char* what) {
   erp::SinkError e;
   if (reply.has_error) {
     e.kind = kind_of(reply.kind);
     e.message = reply.message;
     if (reply.retry_after_ms > 0) e.retry_after = std::chrono::milliseconds(reply.retry_after_ms);
   }
-  if (e.message.empty()) e.message = fmt::format("the host's {} callback failed ({})", what, ledgerbridge_status_name(status));
+  if (e.message.empty()) e.message = fmt::format("the host's {} callback failed ({})", what, status_name(status));
   return e;
 }
 
@@ -64,7 +64,7 @@ class HostSink final : public erp::Sink {
     const std::string json = posting::document_json(document);
     ledgerbridge_reply reply;
     const auto st = cb.post(cb.user_data, json.c_str(), &reply);
-    if (st != LEDGERBRIDGE_OK) return error_of(reply, st, "post");
+    if (raw(st) != LEDGERBRIDGE_OK) return error_of(reply, raw(st), "post");
     if (!reply.has_json) return erp::SinkError{.kind = erp::ErrorKind::unreachable, .message = "post reply is empty"};
     return posted_of(reply, "post");
   }
@@ -75,7 +75,7 @@ class HostSink final : public erp::Sink {
     const std::string key(external_key);
     ledgerbridge_reply reply;
     const auto st = cb.lookup(cb.user_data, key.c_str(), &reply);
-    if (st != LEDGERBRIDGE_OK) return error_of(reply, st, "lookup");
+    if (raw(st) != LEDGERBRIDGE_OK) return error_of(reply, raw(st), "lookup");
     if (!reply.has_json || reply.json == "null") return std::optional<erp::Posted>{};
     auto p = posted_of(reply, "lookup");
     if (auto* e = std::get_if<erp::SinkError>(&p)) return *e;
@@ -93,7 +93,7 @@ class HostSink final : public erp::Sink {
     ledgerbridge_reply reply;
     const auto st = cb.upload(cb.user_data, posted.c_str(), att.c_str(), reinterpret_cast<const uint8_t*>(bytes.data()),
                               bytes.size(), &reply);
-    if (st != LEDGERBRIDGE_OK) return error_of(reply, st, "upload_attachment");
+    if (raw(st) != LEDGERBRIDGE_OK) return error_of(reply, raw(st), "upload_attachment");
     return std::monostate{};
   }
 

@@ -75,13 +75,7 @@ ledgerbridge_status argument(char** error, const char* message) {
 
 }  // namespace
 
-extern "C" {
-
-const char* ledgerbridge_version(void) { return ledgerbridge::version(); }
-
-int ledgerbridge_abi_version(void) { return LEDGERBRIDGE_ABI_VERSION; }
-
-const char* ledgerbridge_status_name(ledgerbridge_status status) {
+const char* lb::capi::status_name(int status) {
   switch (status) {
     case LEDGERBRIDGE_OK: return "ok";
     case LEDGERBRIDGE_ERROR_ARGUMENT: return "argument";
@@ -95,6 +89,15 @@ const char* ledgerbridge_status_name(ledgerbridge_status status) {
   }
   return "unknown";
 }
+
+extern "C" {
+
+const char* ledgerbridge_version(void) { return ledgerbridge::version(); }
+
+int ledgerbridge_abi_version(void) { return LEDGERBRIDGE_ABI_VERSION; }
+
+const char* ledgerbridge_status_name(ledgerbridge_status status) { return lb::capi::status_name(lb::capi::raw(status)); }
+
 
 void ledgerbridge_free(void* pointer) { std::free(pointer); }
 
@@ -114,9 +117,10 @@ ledgerbridge_status ledgerbridge_engine_set_now(ledgerbridge_engine* engine, int
 
 ledgerbridge_status ledgerbridge_engine_set_log(ledgerbridge_engine* engine, ledgerbridge_log_fn log,
                                                 ledgerbridge_log_level level, void* user_data) {
-  if (!engine || level < LEDGERBRIDGE_LOG_DEBUG || level > LEDGERBRIDGE_LOG_ERROR) return LEDGERBRIDGE_ERROR_ARGUMENT;
+  const int lvl = lb::capi::raw(level);
+  if (!engine || lvl < LEDGERBRIDGE_LOG_DEBUG || lvl > LEDGERBRIDGE_LOG_ERROR) return LEDGERBRIDGE_ERROR_ARGUMENT;
   return guard(nullptr, [&] {
-    engine->options.log_level = static_cast<ledgerbridge::LogLevel>(level);
+    engine->options.log_level = static_cast<ledgerbridge::LogLevel>(lvl);
     if (!log) {
       engine->options.log = nullptr;
       return;
@@ -138,7 +142,8 @@ ledgerbridge_status ledgerbridge_reply_json(ledgerbridge_reply* reply, const cha
 
 ledgerbridge_status ledgerbridge_reply_error(ledgerbridge_reply* reply, ledgerbridge_erp_error kind,
                                              int64_t retry_after_ms, const char* message) {
-  if (!reply || kind < LEDGERBRIDGE_ERP_VALIDATION || kind > LEDGERBRIDGE_ERP_ATTACHMENT || retry_after_ms < 0)
+  const int k = lb::capi::raw(kind);
+  if (!reply || k < LEDGERBRIDGE_ERP_VALIDATION || k > LEDGERBRIDGE_ERP_ATTACHMENT || retry_after_ms < 0)
     return LEDGERBRIDGE_ERROR_ARGUMENT;
   return guard(nullptr, [&] {
     reply->has_error = true;

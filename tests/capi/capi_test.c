@@ -1,11 +1,13 @@
 /* The C ABI from plain C11: every function, its errors, who owns what (run under ASan in CI),
  * a host ERP directory written in C, and concurrent evaluation from several threads. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <ledgerbridge.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -620,8 +622,14 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s <rules dir> <examples/data dir>\n", argv[0]);
     return 2;
   }
-  rules_dir = argv[1];
-  data_dir = argv[2];
+  /* Absolute, because a pack written to /tmp extends the demo pack by path. */
+  static char rules_abs[PATH_MAX], data_abs[PATH_MAX];
+  if (!realpath(argv[1], rules_abs) || !realpath(argv[2], data_abs)) {
+    fprintf(stderr, "no such folder: %s or %s\n", argv[1], argv[2]);
+    return 2;
+  }
+  rules_dir = rules_abs;
+  data_dir = data_abs;
   snprintf(demo_pack, sizeof demo_pack, "%s/demo", rules_dir);
   snprintf(directory_file, sizeof directory_file, "%s/directory.yaml", data_dir);
   char items_file[512];
