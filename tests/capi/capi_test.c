@@ -193,7 +193,7 @@ static void on_log(void* user_data, ledgerbridge_log_level level, const char* me
 
 static const char* rules_dir;
 static const char* data_dir;
-static char demo_pack[512], directory_file[512];
+static char demo_pack[PATH_MAX + 16], directory_file[PATH_MAX + 32];
 
 static ledgerbridge_engine* new_engine(void) {
   ledgerbridge_engine* engine = NULL;
@@ -428,7 +428,7 @@ static void test_settings_and_rule_errors(void) {
 
   /* A rule that raises fails its item with file:line, and only that item. */
   char* tmp = temp_dir();
-  char toml[700];
+  char toml[PATH_MAX + 64];
   snprintf(toml, sizeof toml, "name = \"raising\"\nextends = \"%s\"\n", demo_pack);
   write_file(tmp, "pack.toml", toml);
   write_file(tmp, "rules.lua",
@@ -632,7 +632,7 @@ int main(int argc, char** argv) {
   data_dir = data_abs;
   snprintf(demo_pack, sizeof demo_pack, "%s/demo", rules_dir);
   snprintf(directory_file, sizeof directory_file, "%s/directory.yaml", data_dir);
-  char items_file[512];
+  char items_file[PATH_MAX + 32];
   snprintf(items_file, sizeof items_file, "%s/items.jsonl", data_dir);
   read_items(items_file);
   if (item_count != 9) {
