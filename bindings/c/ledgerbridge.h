@@ -101,7 +101,8 @@ typedef struct ledgerbridge_erp ledgerbridge_erp;
 typedef struct ledgerbridge_reply ledgerbridge_reply;
 
 /* The answer of a callback: a JSON text (copied; `length` in bytes, or (size_t)-1 when `json` is
- * NUL-terminated). Not calling it means "not found" / null. */
+ * NUL-terminated). Not calling it means "not found" / null. Call only from inside the callback
+ * that was handed `reply`, on its thread. */
 LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_reply_json(ledgerbridge_reply* reply, const char* json, size_t length);
 
 typedef enum ledgerbridge_erp_error {
@@ -115,7 +116,8 @@ typedef enum ledgerbridge_erp_error {
 } ledgerbridge_erp_error;
 
 /* Why a callback failed (`message` copied, for people, never with credentials). A callback
- * that returns an error status without calling this is reported as UNREACHABLE. */
+ * that returns an error status without calling this is reported as UNREACHABLE. Same rules as
+ * ledgerbridge_reply_json. */
 LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_reply_error(ledgerbridge_reply* reply, ledgerbridge_erp_error kind,
                                                               int64_t retry_after_ms, const char* message);
 
@@ -166,6 +168,8 @@ LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_erp_new(ledgerbridge_directory
                                                           ledgerbridge_lookup_fn lookup, ledgerbridge_upload_fn upload,
                                                           ledgerbridge_release_fn release, void* user_data,
                                                           ledgerbridge_erp** out, char** error);
+/* Drops the caller's reference; packs loaded with it keep theirs. Not thread-safe with a
+ * ledgerbridge_pack_load that is using the same handle. */
 LEDGERBRIDGE_API void ledgerbridge_erp_free(ledgerbridge_erp* erp);
 
 /* ---- rule packs --------------------------------------------------------------------------- */
