@@ -1,0 +1,84 @@
+#pragma once
+// What the C ABI's translation units share: the host ERP built from C callbacks, seen as the
+// public C++ API's Directory (for rule packs) and, through host_sink.hpp, as the engine's
+// erp::Sink (for the workflow).
+#include <ledgerbridge/ledgerbridge.hpp>
+
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "ledgerbridge.h"
+
+struct ledgerbridge_reply {
+  bool has_json = false;
+  std::string json;
+  bool has_error = false;
+  ledgerbridge_erp_error kind = LEDGERBRIDGE_ERP_UNREACHABLE;
+  int64_t retry_after_ms = 0;
+  std::string message;
+};
+
+namespace lb::capi {
+
+// An enum as the int the caller passed. Hosts (ctypes, JNA, P/Invoke) may pass any int, and in
+// C++ loading an enum outside its range is undefined: read the bits, then range-check the int.
+template <typename E>
+int raw(E e) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
+struct Callbacks {
+  ledgerbridge_directory_fn directory = nullptr;
+  ledgerbridge_post_fn post = nullptr;
+  ledgerbridge_lookup_fn lookup = nullptr;
+  ledgerbridge_upload_fn upload = nullptr;
+  ledgerbridge_release_fn release = nullptr;
+  void* user_data = nullptr;
+};
+
+// The host's ERP. Shared by the handle and every pack (and sink) using it; the last owner's
+// destructor calls the host's release callback.
+class HostErp final : public ledgerbridge::Directory {
+ public:
+  explicit HostErp(Callbacks callbacks) : cb_(callbacks) {}
+  ~HostErp() override;
+  HostErp(const HostErp&) = delete;
+  HostErp& operator=(const HostErp&) = delete;
+
+  const Callbacks& callbacks() const { return cb_; }
+
+  std::optional<ledgerbridge::Account> account(std::string_view code) override;
+  std::optional<ledgerbridge::Vendor> vendor_by_code(std::string_view code) override;
+  std::optional<ledgerbridge::Vendor> vendor_by_external_id(std::string_view id) override;
+  std::optional<ledgerbridge::Vendor> vendor_by_tax_number(std::string_view tax_number) override;
+  std::optional<ledgerbridge::TaxCode> tax_code(std::string_view code) override;
+  std::optional<ledgerbridge::DimensionValue> dimension_value(std::string_view dimension,
+                                                              std::string_view code) override;
+  bool period_open(std::string_view date) override;
+  std::optional<std::string> next_open_date(std::string_view date) override;
+
+ private:
+  // The callback's JSON answer; nullopt for "nothing" or null. Throws std::runtime_error when
+  // the callback failed or replied with something that is not JSON.
+  std::optional<nlohmann::json> query(ledgerbridge_directory_query query, std::string_view key,
+                                      const std::string* key2 = nullptr);
+  Callbacks cb_;
+};
+
+// ledgerbridge_status_name for an int that may be out of the enum's range.
+const char* status_name(int status);
+
+// Parses a callback's reply text; throws std::runtime_error naming `what` when it is not JSON.
+nlohmann::json parse_reply(const ledgerbridge_reply& reply, const char* what);
+
+}  // namespace lb::capi
+
+struct ledgerbridge_erp {
+  std::shared_ptr<lb::capi::HostErp> erp;
+};

@@ -1,0 +1,234 @@
+/* ledgerbridge.h - the C ABI of ledgerbridge (issue #6).
+ *
+ * Embeds the rules engine in any language that can call C: load a rule pack, evaluate Pleo
+ * Export API v3 items, answer the rules' ERP questions from the host.
+ *
+ * Conventions (the same for every function):
+ *  - Every function returns a ledgerbridge_status (LEDGERBRIDGE_OK = 0) unless it is a plain
+ *    accessor. No C++ exception ever crosses this boundary.
+ *  - A function that can fail takes `char** error` last. On failure *error is set to a message
+ *    the caller frees with ledgerbridge_free(); on success it is set to NULL. Pass NULL when the
+ *    message is not wanted.
+ *  - Handles are opaque. Each has one function that frees it (NULL is accepted and ignored).
+ *    Strings given to the library are copied; the caller keeps ownership. Strings returned by
+ *    accessors (const char*) belong to the handle and live as long as it does.
+ *  - Strings are UTF-8. JSON in is NUL-terminated unless a length is taken.
+ *  - Symbols are versioned (LEDGERBRIDGE_1); only ledgerbridge_* is exported.
+ */
+#ifndef LEDGERBRIDGE_H
+#define LEDGERBRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LEDGERBRIDGE_BUILDING) && defined(__GNUC__)
+#define LEDGERBRIDGE_API __attribute__((visibility("default")))
+#else
+#define LEDGERBRIDGE_API
+#endif
+
+/* Bumped on any incompatible change of this header. Compare with ledgerbridge_abi_version() to
+ * check that the library loaded at run time is the one compiled against. */
+#define LEDGERBRIDGE_ABI_VERSION 1
+
+typedef enum ledgerbridge_status {
+  LEDGERBRIDGE_OK = 0,
+  LEDGERBRIDGE_ERROR_ARGUMENT = 1,  /* a NULL handle or pointer, an invalid option */
+  LEDGERBRIDGE_ERROR_INPUT = 2,     /* the item is not valid JSON or not a valid v3 export item */
+  LEDGERBRIDGE_ERROR_NOT_FOUND = 3, /* a file or folder does not exist */
+  LEDGERBRIDGE_ERROR_PACK = 4,      /* the rule pack is invalid or a rule does not compile */
+  LEDGERBRIDGE_ERROR_DIRECTORY = 5, /* the ERP directory file is invalid */
+  LEDGERBRIDGE_ERROR_CALLBACK = 6,  /* a host callback failed (also what callbacks return) */
+  LEDGERBRIDGE_ERROR_MEMORY = 7,    /* out of memory */
+  LEDGERBRIDGE_ERROR_INTERNAL = 8   /* a bug in ledgerbridge: please report it */
+} ledgerbridge_status;
+
+/* ---- library ------------------------------------------------------------------------------ */
+
+/* "MAJOR.MINOR.PATCH". Static string. Thread-safe. */
+LEDGERBRIDGE_API const char* ledgerbridge_version(void);
+/* LEDGERBRIDGE_ABI_VERSION of the library. Thread-safe. */
+LEDGERBRIDGE_API int ledgerbridge_abi_version(void);
+/* "ok", "argument", "input", ... ("unknown" for other values). Static string. Thread-safe. */
+LEDGERBRIDGE_API const char* ledgerbridge_status_name(ledgerbridge_status status);
+/* Frees a string the library allocated for the caller (the `error` out-parameters). NULL is
+ * ignored. Thread-safe. */
+LEDGERBRIDGE_API void ledgerbridge_free(void* pointer);
+
+/* ---- engine ------------------------------------------------------------------------------- */
+
+typedef struct ledgerbridge_engine ledgerbridge_engine;
+
+typedef enum ledgerbridge_log_level {
+  LEDGERBRIDGE_LOG_DEBUG = 0,
+  LEDGERBRIDGE_LOG_INFO = 1,
+  LEDGERBRIDGE_LOG_WARNING = 2,
+  LEDGERBRIDGE_LOG_ERROR = 3
+} ledgerbridge_log_level;
+
+/* `message` is valid only during the call. Called from whichever thread logs, possibly several
+ * at once. Must not call back into the library with the same engine's setters. */
+typedef void (*ledgerbridge_log_fn)(void* user_data, ledgerbridge_log_level level, const char* message);
+
+/* Creates an engine: what every pack shares (clock, logging). Free with ledgerbridge_engine_free.
+ * Thread-safe. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_engine_new(ledgerbridge_engine** out, char** error);
+/* Frees the engine. Packs loaded from it stay usable (they keep what they need). Not
+ * thread-safe with other calls on the same engine. */
+LEDGERBRIDGE_API void ledgerbridge_engine_free(ledgerbridge_engine* engine);
+/* Freezes the rules' clock (os.time, ctx.date.today) at `epoch_seconds` (UTC) for packs loaded
+ * afterwards. 0 (the default): the wall clock, read once when each pack loads. Call before
+ * loading packs; not thread-safe with other calls on the same engine. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_engine_set_now(ledgerbridge_engine* engine, int64_t epoch_seconds);
+/* Sends the engine's messages at `level` and above to `log` (NULL: stop logging). `user_data`
+ * is passed back untouched and must stay valid while any pack loaded afterwards lives. Call
+ * before loading packs; not thread-safe with other calls on the same engine. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_engine_set_log(ledgerbridge_engine* engine, ledgerbridge_log_fn log,
+                                                                 ledgerbridge_log_level level, void* user_data);
+
+/* ---- the host's ERP ----------------------------------------------------------------------- */
+/* The host answers the rules' questions about its ERP (ctx.erp.*) and, for the workflow, takes
+ * the documents. Every callback gets the `user_data` given to ledgerbridge_erp_new, answers
+ * through the `reply` it is handed (valid only during the call; set at most one of JSON or
+ * error), and returns LEDGERBRIDGE_OK, or any other status when it failed. Callbacks may be
+ * called from several threads at once when a pack is evaluated concurrently. */
+
+typedef struct ledgerbridge_erp ledgerbridge_erp;
+typedef struct ledgerbridge_reply ledgerbridge_reply;
+
+/* The answer of a callback: a JSON text (copied; `length` in bytes, or (size_t)-1 when `json` is
+ * NUL-terminated). Not calling it means "not found" / null. Call only from inside the callback
+ * that was handed `reply`, on its thread. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_reply_json(ledgerbridge_reply* reply, const char* json, size_t length);
+
+typedef enum ledgerbridge_erp_error {
+  LEDGERBRIDGE_ERP_VALIDATION = 1,  /* the ERP refused the document: the item fails */
+  LEDGERBRIDGE_ERP_UNREACHABLE = 2, /* network, 5xx: retried, then the job fails */
+  LEDGERBRIDGE_ERP_AUTH = 3,        /* credentials rejected: the company stops */
+  LEDGERBRIDGE_ERP_RATE_LIMIT = 4,  /* slow down (retry_after_ms when known, else 0) */
+  LEDGERBRIDGE_ERP_TIMEOUT = 5,     /* no answer in time: the write may have happened */
+  LEDGERBRIDGE_ERP_CONFLICT = 6,    /* the ERP already holds a document with this external key */
+  LEDGERBRIDGE_ERP_ATTACHMENT = 7   /* an attachment was refused */
+} ledgerbridge_erp_error;
+
+/* Why a callback failed (`message` copied, for people, never with credentials). A callback
+ * that returns an error status without calling this is reported as UNREACHABLE. Same rules as
+ * ledgerbridge_reply_json. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_reply_error(ledgerbridge_reply* reply, ledgerbridge_erp_error kind,
+                                                              int64_t retry_after_ms, const char* message);
+
+typedef enum ledgerbridge_directory_query {
+  /* key: account code. Reply {"code","name","currency"?,"blocked"?} or nothing (unknown). */
+  LEDGERBRIDGE_QUERY_ACCOUNT = 1,
+  /* key: vendor code / external id / tax number. Reply {"code","name","externalId"?,
+   * "taxNumber"?,"registrationNumber"?,"currency"?,"payablesAccount"?,"blocked"?} or nothing. */
+  LEDGERBRIDGE_QUERY_VENDOR_BY_CODE = 2,
+  LEDGERBRIDGE_QUERY_VENDOR_BY_EXTERNAL_ID = 3,
+  LEDGERBRIDGE_QUERY_VENDOR_BY_TAX_NUMBER = 4,
+  /* key: tax code. Reply {"code","name","rate":0.25,"type":"inclusive|exclusive|reverse",
+   * "ingoingTaxAccount"?,"outgoingTaxAccount"?,"blocked"?} or nothing. */
+  LEDGERBRIDGE_QUERY_TAX_CODE = 5,
+  /* key: dimension (DEPT), key2: value code (ENG). Reply {"dimension","code","name"?,"blocked"?}. */
+  LEDGERBRIDGE_QUERY_DIMENSION_VALUE = 6,
+  /* key: YYYY-MM-DD. Reply true or false (nothing: open). */
+  LEDGERBRIDGE_QUERY_PERIOD_OPEN = 7,
+  /* key: YYYY-MM-DD. Reply "YYYY-MM-DD", the first open date on or after key, or nothing. */
+  LEDGERBRIDGE_QUERY_NEXT_OPEN_DATE = 8
+} ledgerbridge_directory_query;
+
+/* `key` is never NULL; `key2` is NULL except for DIMENSION_VALUE. A failure fails the item being
+ * evaluated with unexpected_failure and the reply_error message; it is never taken as "unknown". */
+typedef ledgerbridge_status (*ledgerbridge_directory_fn)(void* user_data, ledgerbridge_directory_query query,
+                                                          const char* key, const char* key2, ledgerbridge_reply* reply);
+/* Writes one posting document (its canonical JSON, with "externalKey" that lookup must find
+ * later). Reply {"externalId": "...", "url": "..."?}. */
+typedef ledgerbridge_status (*ledgerbridge_post_fn)(void* user_data, const char* document_json,
+                                                     ledgerbridge_reply* reply);
+/* The document posted under `external_key`: reply {"externalId","url"?}, or nothing if none. */
+typedef ledgerbridge_status (*ledgerbridge_lookup_fn)(void* user_data, const char* external_key,
+                                                       ledgerbridge_reply* reply);
+/* Attaches a file to a posted document. `posted_json` is {"externalId","url"}; `attachment_json`
+ * is {"key","url","type","size"} (key is stable: the same key twice must attach once). Reply
+ * nothing. */
+typedef ledgerbridge_status (*ledgerbridge_upload_fn)(void* user_data, const char* posted_json,
+                                                       const char* attachment_json, const uint8_t* bytes, size_t size,
+                                                       ledgerbridge_reply* reply);
+/* Called once, when the last handle that uses the ERP is freed: release user_data here. */
+typedef void (*ledgerbridge_release_fn)(void* user_data);
+
+/* Creates a host ERP from callbacks; any may be NULL (a NULL `directory` answers "unknown" to
+ * everything; post/lookup/upload are used by the workflow, see the note at the end). Packs that
+ * use the ERP keep it alive: ledgerbridge_erp_free may be called right after loading them, and
+ * callbacks go on until the last of them is freed, then `release` runs. Thread-safe. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_erp_new(ledgerbridge_directory_fn directory, ledgerbridge_post_fn post,
+                                                          ledgerbridge_lookup_fn lookup, ledgerbridge_upload_fn upload,
+                                                          ledgerbridge_release_fn release, void* user_data,
+                                                          ledgerbridge_erp** out, char** error);
+/* Drops the caller's reference; packs loaded with it keep theirs. Not thread-safe with a
+ * ledgerbridge_pack_load that is using the same handle. */
+LEDGERBRIDGE_API void ledgerbridge_erp_free(ledgerbridge_erp* erp);
+
+/* ---- rule packs --------------------------------------------------------------------------- */
+
+typedef struct ledgerbridge_pack ledgerbridge_pack;
+
+/* Loads and compiles the rule pack in folder `path` (its `extends` parents are found beside it).
+ * `settings_json`: NULL, or a JSON object merged over the pack's settings ({"accounts":
+ * {"wallet":"5810"}}). The ERP directory the rules query: `erp` (a host ERP), or
+ * `directory_path` (a YAML/JSON file or a folder of CSV files), or neither (an empty directory);
+ * not both. Errors: NOT_FOUND, PACK (with file:line), DIRECTORY, ARGUMENT. Thread-safe. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_pack_load(ledgerbridge_engine* engine, const char* path,
+                                                            const char* settings_json, const char* directory_path,
+                                                            ledgerbridge_erp* erp, ledgerbridge_pack** out,
+                                                            char** error);
+/* Frees the pack. Not thread-safe with evaluations still running on it. */
+LEDGERBRIDGE_API void ledgerbridge_pack_free(ledgerbridge_pack* pack);
+/* The pack's name (pack.toml). Owned by the pack. Thread-safe. */
+LEDGERBRIDGE_API const char* ledgerbridge_pack_name(const ledgerbridge_pack* pack);
+
+/* ---- evaluating items --------------------------------------------------------------------- */
+
+typedef struct ledgerbridge_result ledgerbridge_result;
+
+typedef enum ledgerbridge_outcome_status {
+  LEDGERBRIDGE_DECIDED = 0, /* the decisions (and documents) are in the outcome JSON */
+  LEDGERBRIDGE_SKIPPED = 1, /* the pack skipped the item; "reason" says why */
+  LEDGERBRIDGE_FAILED = 2   /* "failure": {"type": Pleo's failureReasonType, "message"} */
+} ledgerbridge_outcome_status;
+
+/* Flags for ledgerbridge_pack_evaluate. */
+#define LEDGERBRIDGE_EVAL_TRACE 1u /* record the decision trace (slower) */
+
+/* Evaluates one export item: `item_json` is one ExportItemV3 object, `length` bytes ((size_t)-1:
+ * NUL-terminated). A rule that fails is not an error: the result's status is FAILED. Errors:
+ * INPUT (bad JSON or item, with the JSON path), INTERNAL. On success *out is a result the caller
+ * frees with ledgerbridge_result_free.
+ * Thread-safe: any number of threads may evaluate on one shared pack at once (each concurrent
+ * caller gets its own sandboxed Lua state), and the host ERP's callbacks then run concurrently. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_pack_evaluate(ledgerbridge_pack* pack, const char* item_json,
+                                                                size_t length, uint32_t flags,
+                                                                ledgerbridge_result** out, char** error);
+LEDGERBRIDGE_API void ledgerbridge_result_free(ledgerbridge_result* result);
+/* Accessors: read-only, so thread-safe on a result no one frees meanwhile. */
+LEDGERBRIDGE_API ledgerbridge_outcome_status ledgerbridge_result_status(const ledgerbridge_result* result);
+/* The outcome as one JSON object (accountingEntryId, status, failure/reason/decisions,
+ * warnings, documents...), NUL-terminated; its length in *length if not NULL. Owned by the
+ * result. */
+LEDGERBRIDGE_API const char* ledgerbridge_result_outcome_json(const ledgerbridge_result* result, size_t* length);
+/* The decision trace as JSON when evaluated with LEDGERBRIDGE_EVAL_TRACE, else NULL. Owned by
+ * the result. */
+LEDGERBRIDGE_API const char* ledgerbridge_result_trace_json(const ledgerbridge_result* result, size_t* length);
+
+/* Not here yet: running the Pleo workflow for a company (with progress callbacks) and
+ * cancelling it. They arrive with engine/src/workflow and will take a ledgerbridge_erp, whose
+ * post/lookup/upload callbacks they call. */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEDGERBRIDGE_H */

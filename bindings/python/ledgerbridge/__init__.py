@@ -1,0 +1,475 @@
+"""ledgerbridge for Python: the rules engine of libledgerbridge.so through ctypes.
+
+    import ledgerbridge
+    engine = ledgerbridge.Engine(now="2026-01-15")
+    pack = engine.load_pack("rules/demo", directory="examples/data/directory.yaml")
+    outcome = pack.evaluate(item_json)      # str, bytes or dict
+    outcome.status, outcome.decisions, outcome.failure, outcome.documents
+
+An ERP of your own: subclass `Erp` and pass it as `directory=`. Its methods are called from the
+engine (possibly from several threads at once); an exception in one fails the item being
+evaluated, it never crashes the process.
+"""
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import enum
+import json
+import threading
+from dataclasses import dataclass, field
+from os import PathLike, fspath
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+from . import _native
+
+__all__ = [
+    "Engine", "RulePack", "Outcome", "Failure", "Erp", "ErpError", "ErpErrorKind", "LogLevel",
+    "LedgerbridgeError", "InvalidArgument", "InputError", "NotFound", "PackError", "DirectoryError",
+    "CallbackError", "OutOfMemory", "InternalError", "version",
+]
+
+_lib = _native.load()
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+class LedgerbridgeError(Exception):
+    """A failed call; `status` is the C ABI's ledgerbridge_status."""
+
+    status = -1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(LedgerbridgeError, ValueError):
+    status = 1
+
+
+class InputError(LedgerbridgeError, ValueError):
+    """The item is not valid JSON or not a valid Pleo v3 export item (the message has the path)."""
+    status = 2
+
+
+class NotFound(LedgerbridgeError, FileNotFoundError):
+    status = 3
+
+
+class PackError(LedgerbridgeError):
+    """The rule pack is invalid or a rule does not compile (the message has file:line)."""
+    status = 4
+
+
+class DirectoryError(LedgerbridgeError):
+    status = 5
+
+
+class CallbackError(LedgerbridgeError):
+    status = 6
+
+
+class OutOfMemory(LedgerbridgeError, MemoryError):
+    status = 7
+
+
+class InternalError(LedgerbridgeError):
+    status = 8
+
+
+_ERRORS = {cls.status: cls for cls in (InvalidArgument, InputError, NotFound, PackError, DirectoryError,
+                                        CallbackError, OutOfMemory, InternalError)}
+
+
+def _check(status: int, error: ctypes.c_void_p) -> None:
+    message = ""
+    if error.value:
+        message = ctypes.string_at(error.value).decode("utf-8", "replace")
+        _lib.ledgerbridge_free(error)
+    if status != 0:
+        name = _lib.ledgerbridge_status_name(status).decode()
+        raise _ERRORS.get(status, LedgerbridgeError)(message or name)
+
+
+def version() -> str:
+    return _lib.ledgerbridge_version().decode()
+
+
+# ---- outcomes -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Failure:
+    type: str     # one of Pleo's failureReasonType values
+    message: str  # for the bookkeeper
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules decided for one item. `raw` is the whole outcome object as the engine wrote it."""
+    accounting_entry_id: str
+    status: str                                # "decided" | "skipped" | "failed"
+    failure: Optional[Failure] = None          # when failed
+    reason: Optional[str] = None               # when skipped
+    decisions: Optional[Dict[str, Any]] = None  # when decided: method, vendor, counterAccount, lines, posting
+    documents: List[Dict[str, Any]] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    trace: Optional[Dict[str, Any]] = None     # with evaluate(..., trace=True)
+    raw: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decided(self) -> bool:
+        return self.status == "decided"
+
+    @classmethod
+    def _from_json(cls, text: str, trace: Optional[str]) -> "Outcome":
+        o = json.loads(text)
+        failure = o.get("failure")
+        decisions = None
+        if o.get("status") == "decided":
+            decisions = {k: v for k, v in o.items()
+                         if k not in ("accountingEntryId", "status", "warnings", "documents")}
+        return cls(
+            accounting_entry_id=o.get("accountingEntryId", ""),
+            status=o.get("status", ""),
+            failure=Failure(failure.get("type", ""), failure.get("message", "")) if failure else None,
+            reason=o.get("reason"),
+            decisions=decisions,
+            documents=list(o.get("documents") or []),
+            warnings=list(o.get("warnings") or []),
+            trace=json.loads(trace) if trace else None,
+            raw=o,
+        )
+
+
+# ---- the host's ERP ------------------------------------------------------------------------------
+
+class ErpErrorKind(enum.IntEnum):
+    VALIDATION = 1
+    UNREACHABLE = 2
+    AUTH = 3
+    RATE_LIMIT = 4
+    TIMEOUT = 5
+    CONFLICT = 6
+    ATTACHMENT = 7
+
+
+class ErpError(Exception):
+    """Raise from an Erp method to tell the engine why the ERP refused or failed. Any other
+    exception counts as UNREACHABLE with its text."""
+
+    def __init__(self, kind: ErpErrorKind, message: str, retry_after_ms: int = 0):
+        super().__init__(message)
+        self.kind = ErpErrorKind(kind)
+        self.message = message
+        self.retry_after_ms = retry_after_ms
+
+
+Record = Optional[Mapping[str, Any]]
+
+
+class Erp:
+    """The host's ERP. Override what your ERP knows; the defaults know nothing.
+
+    Directory methods (what rules ask through ctx.erp) return a dict shaped like an entry of a
+    directory file (accounts: code, name, currency, blocked; vendors: code, name, externalId,
+    taxNumber, registrationNumber, currency, payablesAccount, blocked; tax codes: code, name,
+    rate, type, ingoingTaxAccount, outgoingTaxAccount, blocked; dimension values: dimension,
+    code, name, blocked), or None for an unknown key. Answers are cached per loaded pack.
+
+    post / lookup / upload_attachment are where the Pleo workflow will send documents; nothing
+    calls them yet in this version.
+    """
+
+    def account(self, code: str) -> Record:
+        return None
+
+    def vendor_by_code(self, code: str) -> Record:
+        return None
+
+    def vendor_by_external_id(self, external_id: str) -> Record:
+        return None
+
+    def vendor_by_tax_number(self, tax_number: str) -> Record:
+        return None
+
+    def tax_code(self, code: str) -> Record:
+        return None
+
+    def dimension_value(self, dimension: str, code: str) -> Record:
+        return None
+
+    def period_open(self, date: str) -> bool:
+        return True
+
+    def next_open_date(self, date: str) -> Optional[str]:
+        return date[:10]
+
+    def post(self, document: Dict[str, Any]) -> Mapping[str, Any]:
+        """Write one document; return {"externalId": ..., "url": ...}."""
+        raise ErpError(ErpErrorKind.UNREACHABLE, f"{type(self).__name__} does not post documents")
+
+    def lookup(self, external_key: str) -> Record:
+        """The document posted under external_key: {"externalId", "url"} or None."""
+        return None
+
+    def upload_attachment(self, posted: Dict[str, Any], attachment: Dict[str, Any], data: bytes) -> None:
+        raise ErpError(ErpErrorKind.ATTACHMENT, f"{type(self).__name__} takes no attachments")
+
+
+_QUERIES = {
+    1: lambda erp, k, k2: erp.account(k),
+    2: lambda erp, k, k2: erp.vendor_by_code(k),
+    3: lambda erp, k, k2: erp.vendor_by_external_id(k),
+    4: lambda erp, k, k2: erp.vendor_by_tax_number(k),
+    5: lambda erp, k, k2: erp.tax_code(k),
+    6: lambda erp, k, k2: erp.dimension_value(k, k2),
+    7: lambda erp, k, k2: bool(erp.period_open(k)),
+    8: lambda erp, k, k2: erp.next_open_date(k),
+}
+
+# C keeps a host ERP until the last pack using it is freed, then calls release: the Python side
+# (the callbacks and the Erp object) lives in this registry until then, whatever Python frees.
+_live: Dict[int, "_ErpBinding"] = {}
+_live_lock = threading.Lock()
+_next_id = 0
+
+
+def _reply_json(reply: int, value: Any) -> int:
+    data = json.dumps(value).encode()
+    return _lib.ledgerbridge_reply_json(reply, data, len(data))
+
+
+def _reply_exception(reply: int, e: BaseException) -> int:
+    if isinstance(e, ErpError):
+        kind, retry, message = int(e.kind), max(0, int(e.retry_after_ms)), e.message
+    else:
+        kind, retry, message = int(ErpErrorKind.UNREACHABLE), 0, f"{type(e).__name__}: {e}"
+    _lib.ledgerbridge_reply_error(reply, kind, retry, message.encode("utf-8", "replace"))
+    return CallbackError.status
+
+
+class _ErpBinding:
+    """The C callbacks for one Erp object. Every callback catches everything: an exception must
+    not unwind through C frames."""
+
+    def __init__(self, erp: Erp):
+        self.erp = erp
+        self.directory = _native.DIRECTORY_FN(self._directory)
+        self.post = _native.POST_FN(self._post)
+        self.lookup = _native.LOOKUP_FN(self._lookup)
+        self.upload = _native.UPLOAD_FN(self._upload)
+
+    def _directory(self, _ud, query, key, key2, reply):
+        try:
+            k = key.decode("utf-8")
+            k2 = key2.decode("utf-8") if key2 is not None else None
+            answer = _QUERIES[query](self.erp, k, k2)
+            if answer is None:
+                return 0
+            return _reply_json(reply, dict(answer) if isinstance(answer, Mapping) else answer)
+        except BaseException as e:  # noqa: B036 - nothing may escape into C
+            return _reply_exception(reply, e)
+
+    def _post(self, _ud, document_json, reply):
+        try:
+            posted = self.erp.post(json.loads(document_json.decode("utf-8")))
+            return _reply_json(reply, dict(posted))
+        except BaseException as e:  # noqa: B036
+            return _reply_exception(reply, e)
+
+    def _lookup(self, _ud, external_key, reply):
+        try:
+            found = self.erp.lookup(external_key.decode("utf-8"))
+            return 0 if found is None else _reply_json(reply, dict(found))
+        except BaseException as e:  # noqa: B036
+            return _reply_exception(reply, e)
+
+    def _upload(self, _ud, posted_json, attachment_json, data, size, reply):
+        try:
+            self.erp.upload_attachment(json.loads(posted_json.decode()), json.loads(attachment_json.decode()),
+                                       ctypes.string_at(data, size) if size else b"")
+            return 0
+        except BaseException as e:  # noqa: B036
+            return _reply_exception(reply, e)
+
+
+def _release_binding(user_data) -> None:
+    try:
+        with _live_lock:
+            _live.pop(user_data or 0, None)
+    except BaseException:  # noqa: B036 - e.g. at interpreter shutdown
+        pass
+
+
+# One for all bindings, alive with the module: the callback that frees a binding must not be
+# freed while it runs.
+_release = _native.RELEASE_FN(_release_binding)
+
+
+def _new_erp_handle(erp: Erp) -> ctypes.c_void_p:
+    global _next_id
+    binding = _ErpBinding(erp)
+    with _live_lock:
+        _next_id += 1
+        key = _next_id
+        _live[key] = binding
+    handle, error = ctypes.c_void_p(), ctypes.c_void_p()
+    status = _lib.ledgerbridge_erp_new(binding.directory, binding.post, binding.lookup, binding.upload,
+                                       _release, ctypes.c_void_p(key), ctypes.byref(handle),
+                                       ctypes.byref(error))
+    if status != 0:
+        with _live_lock:
+            _live.pop(key, None)
+    _check(status, error)
+    return handle
+
+
+# ---- engine and packs ---------------------------------------------------------------------------
+
+class LogLevel(enum.IntEnum):
+    DEBUG = 0
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+
+Now = Union[int, str, _dt.date, _dt.datetime, None]
+
+
+def _epoch(now: Now) -> int:
+    if now is None:
+        return 0
+    if isinstance(now, int):
+        return now
+    if isinstance(now, str):
+        now = _dt.datetime.fromisoformat(now.replace("Z", "+00:00")) if "T" in now else _dt.date.fromisoformat(now)
+    if isinstance(now, _dt.datetime):
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=_dt.timezone.utc)
+        return int(now.timestamp())
+    return int(_dt.datetime(now.year, now.month, now.day, tzinfo=_dt.timezone.utc).timestamp())
+
+
+class Engine:
+    """What every pack shares: the rules' clock and logging.
+
+    now: the rules' frozen clock (epoch seconds, ISO date or date-time, date or datetime; naive
+    means UTC). None: the wall clock, read once when each pack loads.
+    log: called as log(level, message), possibly from several threads; exceptions are ignored.
+    """
+
+    def __init__(self, now: Now = None, log: Optional[Callable[[LogLevel, str], None]] = None,
+                 log_level: LogLevel = LogLevel.INFO):
+        handle, error = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(_lib.ledgerbridge_engine_new(ctypes.byref(handle), ctypes.byref(error)), error)
+        self._handle: Optional[ctypes.c_void_p] = handle
+        self._log_fn = None
+        status = _lib.ledgerbridge_engine_set_now(handle, _epoch(now))
+        if status != 0:
+            self.close()
+            raise InvalidArgument(f"now: {now!r} is not a valid time")
+        if log is not None:
+            def forward(_ud, level, message):
+                try:
+                    log(LogLevel(level), message.decode("utf-8", "replace"))
+                except BaseException:  # noqa: B036 - a broken logger must not break evaluation
+                    pass
+            # Packs keep calling it after the engine is gone: keep it alive with the module.
+            self._log_fn = _native.LOG_FN(forward)
+            _KEEP.append(self._log_fn)
+            _lib.ledgerbridge_engine_set_log(handle, self._log_fn, int(log_level), None)
+
+    def load_pack(self, path: Union[str, PathLike], settings: Optional[Mapping[str, Any]] = None,
+                  directory: Union[str, PathLike, Erp, None] = None) -> "RulePack":
+        """Loads and compiles a rule pack. directory: a directory file or CSV folder, an Erp, or None."""
+        if self._handle is None:
+            raise InvalidArgument("the engine is closed")
+        erp_handle = None
+        directory_path = None
+        if isinstance(directory, Erp):
+            erp_handle = _new_erp_handle(directory)
+        elif directory is not None:
+            directory_path = fspath(directory).encode()
+        pack, error = ctypes.c_void_p(), ctypes.c_void_p()
+        try:
+            status = _lib.ledgerbridge_pack_load(
+                self._handle, fspath(path).encode(),
+                json.dumps(dict(settings) if isinstance(settings, Mapping) else settings).encode()
+                if settings is not None else None,
+                directory_path, erp_handle, ctypes.byref(pack), ctypes.byref(error))
+        finally:
+            # The pack holds the ERP from here on; release() drops the callbacks after it.
+            if erp_handle is not None:
+                _lib.ledgerbridge_erp_free(erp_handle)
+        _check(status, error)
+        return RulePack(pack)
+
+    def close(self) -> None:
+        """Frees the engine. Packs loaded from it stay usable."""
+        if self._handle is not None:
+            _lib.ledgerbridge_engine_free(self._handle)
+            self._handle = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+_KEEP: List[Any] = []  # log callbacks: small, one per Engine with a logger
+
+
+class RulePack:
+    """A loaded rule pack. evaluate() may be called from several threads at once (the GIL is
+    released while the engine works)."""
+
+    def __init__(self, handle: ctypes.c_void_p):
+        self._handle: Optional[ctypes.c_void_p] = handle
+        self.name: str = _lib.ledgerbridge_pack_name(handle).decode()
+
+    def evaluate(self, item: Union[str, bytes, Mapping[str, Any]], trace: bool = False) -> Outcome:
+        """Evaluates one Pleo v3 export item. Raises InputError for one that is not valid."""
+        if self._handle is None:
+            raise InvalidArgument("the rule pack is closed")
+        if isinstance(item, Mapping):
+            data = json.dumps(item).encode()
+        elif isinstance(item, str):
+            data = item.encode()
+        else:
+            data = bytes(item)
+        result, error = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(_lib.ledgerbridge_pack_evaluate(self._handle, data, len(data), 1 if trace else 0,
+                                               ctypes.byref(result), ctypes.byref(error)), error)
+        try:
+            n = ctypes.c_size_t()
+            text = ctypes.string_at(_lib.ledgerbridge_result_outcome_json(result, ctypes.byref(n)), n.value)
+            t = _lib.ledgerbridge_result_trace_json(result, ctypes.byref(n))
+            trace_text = ctypes.string_at(t, n.value).decode() if t else None
+        finally:
+            _lib.ledgerbridge_result_free(result)
+        return Outcome._from_json(text.decode(), trace_text)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            _lib.ledgerbridge_pack_free(self._handle)
+            self._handle = None
+
+    def __enter__(self) -> "RulePack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
