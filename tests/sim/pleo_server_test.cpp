@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "sim/generate.hpp"
 #include "sim/pleo_server.hpp"
@@ -703,4 +705,38 @@ TEST_CASE("sim pleo: a re-export creates a new job over the same entries; one li
   CHECK(fresh["status"] == "pending");
   CHECK(fresh["numberOfItems"] == 2);
   CHECK(entry_ids(server, fresh["id"]) == std::vector<std::string>{ids[0], ids[2]});
+}
+
+TEST_CASE("sim pleo: concurrent clients see one consistent state", "[sim-pleo]") {
+  sim::PleoServerConfig cfg;
+  cfg.companies = 1;
+  cfg.jobs_per_company = 1;
+  cfg.items_per_job = 40;
+  PleoServer server(cfg);
+  REQUIRE(server.start().ok());
+  const Api api = api_for(server);
+  const std::string job = server.job_ids()[0];
+  const auto ids = entry_ids(server, job);
+  REQUIRE(api.post("/v3/export-job-events", event(job, "started"))->status == 202);
+  // Four workers report disjoint items one by one while a fifth keeps reading.
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (size_t w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      for (size_t i = w; i < ids.size(); i += 4) {
+        const auto r = api.put("/v3/export-jobs/" + job + "/items", json::array({success(ids[i])}));
+        if (!r || r->status != 200) ++failures;
+      }
+    });
+  }
+  workers.emplace_back([&] {
+    for (int i = 0; i < 20; ++i)
+      if (const auto r = api.get("/v3/export-jobs/" + job + "/items"); !r || r->status != 200) ++failures;
+  });
+  for (auto& t : workers) t.join();
+  CHECK(failures == 0);
+  const auto view = server.job(job);
+  for (const auto& it : view->items) CHECK(it.final_sets == 1);
+  CHECK(api.post("/v3/export-job-events", event(job, "completed"))->status == 202);
+  CHECK(server.counters().requests.at(PleoServer::kOpUpdateJobItems) == 40);
 }
