@@ -11,7 +11,7 @@
 
 /* ---- our ERP: what the rules may ask (ctx.erp.*) ---------------------------------------------- */
 
-static const char* const accounts[] = {"1810", "1812", "5810", "1900", "2000", "2820", "2830", "14400",
+static const char* const accounts[] = {"1810", "1812", "5810", "1900", "2000", "2820", "2830", "2640", "14400",
                                        "14500", "6010", "6110", "6210", "7110", "7310", "8510"};
 static const char* const wallets[][2] = {{"1810", "GBP"}, {"1812", "EUR"}, {"5810", "DKK"}};
 
@@ -47,7 +47,7 @@ static ledgerbridge_status directory(void* user_data, ledgerbridge_directory_que
       if (strcmp(key, "RC25") == 0)
         return reply(r, "{\"code\":\"RC25\",\"name\":\"Reverse charge 25%\",\"rate\":0.25,\"type\":\"reverse\","
                         "\"ingoingTaxAccount\":\"14400\",\"outgoingTaxAccount\":\"14500\"}");
-      if (strcmp(key, "S20") == 0) return reply(r, "{\"code\":\"S20\",\"name\":\"Standard\",\"rate\":0.2,\"type\":\"inclusive\"}");
+      if (strcmp(key, "S20") == 0) return reply(r, "{\"code\":\"S20\",\"name\":\"Standard\",\"rate\":0.2,\"type\":\"inclusive\",\"ingoingTaxAccount\":\"2640\"}");
       return LEDGERBRIDGE_OK;
     case LEDGERBRIDGE_QUERY_DIMENSION_VALUE:
       /* Every value of DEPT and PROJ exists in this ERP. */

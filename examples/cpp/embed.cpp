@@ -21,7 +21,7 @@ class Erp final : public ledgerbridge::Directory {
  public:
   std::optional<ledgerbridge::Account> account(std::string_view code) override {
     static const std::map<std::string, std::optional<std::string>, std::less<>> chart = {
-        {"1810", "GBP"}, {"1812", "EUR"}, {"5810", "DKK"}, {"1900", {}}, {"2000", {}}, {"2820", {}},
+        {"1810", "GBP"}, {"1812", "EUR"}, {"5810", "DKK"}, {"1900", {}}, {"2000", {}}, {"2820", {}}, {"2640", {}},
         {"2830", {}},    {"14400", {}},   {"14500", {}},   {"6010", {}}, {"6110", {}}, {"6210", {}},
         {"7110", {}},    {"7310", {}},    {"8510", {}}};
     ++lookups;
@@ -38,7 +38,7 @@ class Erp final : public ledgerbridge::Directory {
     if (code == "RC25")
       return ledgerbridge::TaxCode{.code = "RC25", .name = "Reverse charge 25%", .rate = 0.25, .type = "reverse",
                                    .ingoingTaxAccount = "14400", .outgoingTaxAccount = "14500"};
-    if (code == "S20") return ledgerbridge::TaxCode{.code = "S20", .name = "Standard", .rate = 0.2, .type = "inclusive"};
+    if (code == "S20") return ledgerbridge::TaxCode{.code = "S20", .name = "Standard", .rate = 0.2, .type = "inclusive", .ingoingTaxAccount = "2640"};
     return std::nullopt;
   }
   std::optional<ledgerbridge::DimensionValue> dimension_value(std::string_view dimension,

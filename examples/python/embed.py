@@ -15,7 +15,7 @@ class MyErp(ledgerbridge.Erp):
     """What the rules may ask about our accounting system (ctx.erp.*)."""
 
     WALLETS = {"1810": "GBP", "1812": "EUR", "5810": "DKK"}
-    CHART = {"1900", "2000", "2820", "2830", "14400", "14500", "6010", "6110", "6210", "7110", "7310", "8510"}
+    CHART = {"1900", "2000", "2820", "2830", "2640", "14400", "14500", "6010", "6110", "6210", "7110", "7310", "8510"}
     V1001 = {"code": "V1001", "name": "TestSupplier123", "externalId": "V1001", "taxNumber": "12345",
              "payablesAccount": "2000"}
 
@@ -39,7 +39,7 @@ class MyErp(ledgerbridge.Erp):
         if code == "RC25":
             return {"code": "RC25", "name": "Reverse charge 25%", "rate": 0.25, "type": "reverse",
                     "ingoingTaxAccount": "14400", "outgoingTaxAccount": "14500"}
-        return {"code": "S20", "name": "Standard", "rate": 0.2, "type": "inclusive"} if code == "S20" else None
+        return {"code": "S20", "name": "Standard", "rate": 0.2, "type": "inclusive", "ingoingTaxAccount": "2640"} if code == "S20" else None
 
     def dimension_value(self, dimension, code):
         return {"dimension": dimension, "code": code} if dimension in ("DEPT", "PROJ") else None
@@ -78,8 +78,9 @@ def main() -> int:
             counts[outcome.status] += 1
             if outcome.decided:
                 d = outcome.decisions
-                print(f"{outcome.accounting_entry_id}  {d['method']:<16} counter {d['counterAccount']:<5} "
-                      f"lines {', '.join(line['account'] for line in d['lines'])}")
+                lines = ", ".join(f"{'Dr' if line['debit'] else 'Cr'} {line['account']}"
+                                  for document in outcome.documents for line in document["lines"])
+                print(f"{outcome.accounting_entry_id}  {d['method']:<16} {lines}")
                 for document in outcome.documents:
                     erp.post(document)
             elif outcome.failure:

@@ -84,6 +84,7 @@ static const char* const accounts[][2] = {
     {"1900", "{\"code\":\"1900\",\"name\":\"Bank clearing\"}"},
     {"2000", "{\"code\":\"2000\",\"name\":\"Accounts payable\"}"},
     {"2820", "{\"code\":\"2820\",\"name\":\"Employee out-of-pocket\"}"},
+    {"2640", "{\"code\":\"2640\",\"name\":\"Input VAT\"}"},
     {"2830", "{\"code\":\"2830\",\"name\":\"Payroll reimbursements\"}"},
     {"14400", "{\"code\":\"14400\",\"name\":\"Input VAT, reverse charge\"}"},
     {"14500", "{\"code\":\"14500\",\"name\":\"Output VAT, reverse charge\"}"},
@@ -99,7 +100,7 @@ static const char* const v1001 =
     "\"payablesAccount\":\"2000\"}";
 static const char* const v2002 = "{\"code\":\"V2002\",\"name\":\"Old Supplier Ltd\",\"blocked\":true}";
 static const char* const tax_codes[][2] = {
-    {"S20", "{\"code\":\"S20\",\"name\":\"Standard 20%\",\"rate\":0.2,\"type\":\"inclusive\"}"},
+    {"S20", "{\"code\":\"S20\",\"name\":\"Standard 20%\",\"rate\":0.2,\"type\":\"inclusive\",\"ingoingTaxAccount\":\"2640\"}"},
     {"RC25", "{\"code\":\"RC25\",\"name\":\"Reverse charge 25%\",\"rate\":0.25,\"type\":\"reverse\","
              "\"ingoingTaxAccount\":\"14400\",\"outgoingTaxAccount\":\"14500\"}"},
 };
@@ -421,8 +422,8 @@ static void test_settings_and_rule_errors(void) {
   CHECK(ledgerbridge_pack_load(engine, demo_pack, "{\"accounts\":{\"out_of_pocket\":\"2830\"}}", directory_file, NULL,
                                &pack, NULL) == LEDGERBRIDGE_OK);
   CHECK(ledgerbridge_pack_evaluate(pack, items[1], (size_t)-1, 0, &result, NULL) == LEDGERBRIDGE_OK);
-  CHECK(CONTAINS(reference[1], "\"counterAccount\":\"2820\""));
-  CHECK(CONTAINS(ledgerbridge_result_outcome_json(result, NULL), "\"counterAccount\":\"2830\""));
+  CHECK(CONTAINS(reference[1], "\"role\":\"counter\",\"account\":\"2820\""));
+  CHECK(CONTAINS(ledgerbridge_result_outcome_json(result, NULL), "\"role\":\"counter\",\"account\":\"2830\""));
   ledgerbridge_result_free(result);
   ledgerbridge_pack_free(pack);
 

@@ -111,7 +111,7 @@ class Outcome:
     status: str                                # "decided" | "skipped" | "failed"
     failure: Optional[Failure] = None          # when failed
     reason: Optional[str] = None               # when skipped
-    decisions: Optional[Dict[str, Any]] = None  # when decided: method, vendor, counterAccount, lines, posting
+    decisions: Optional[Dict[str, Any]] = None  # when decided: method, direction, vendor
     documents: List[Dict[str, Any]] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     trace: Optional[Dict[str, Any]] = None     # with evaluate(..., trace=True)

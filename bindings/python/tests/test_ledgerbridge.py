@@ -25,7 +25,7 @@ class DemoErp(lb.Erp):
 
     accounts = {c: {"code": c, "name": n} for c, n in [
         ("1810", "Pleo GBP wallet"), ("1812", "Pleo EUR wallet"), ("5810", "Pleo DKK wallet"),
-        ("1900", "Bank clearing"), ("2000", "Accounts payable"), ("2820", "Employee out-of-pocket"),
+        ("1900", "Bank clearing"), ("2000", "Accounts payable"), ("2820", "Employee out-of-pocket"), ("2640", "Input VAT"),
         ("2830", "Payroll reimbursements"), ("14400", "Input VAT, reverse charge"),
         ("14500", "Output VAT, reverse charge"), ("6010", "Office supplies"), ("6110", "Software subscriptions"),
         ("6210", "Hardware"), ("7110", "Consulting"), ("7310", "Travel and accommodation"),
@@ -35,7 +35,7 @@ class DemoErp(lb.Erp):
     accounts["5810"]["currency"] = "DKK"
     v1001 = {"code": "V1001", "name": "TestSupplier123", "externalId": "V1001", "taxNumber": "12345",
              "payablesAccount": "2000"}
-    taxes = {"S20": {"code": "S20", "name": "Standard 20%", "rate": 0.2, "type": "inclusive"},
+    taxes = {"S20": {"code": "S20", "name": "Standard 20%", "rate": 0.2, "type": "inclusive", "ingoingTaxAccount": "2640"},
              "RC25": {"code": "RC25", "name": "Reverse charge 25%", "rate": 0.25, "type": "reverse",
                       "ingoingTaxAccount": "14400", "outgoingTaxAccount": "14500"}}
     dims = {("DEPT", "ENG"), ("DEPT", "SALES"), ("DEPT", "OPS"), ("PROJ", "P-2025-07"), ("PROJ", "P-2025-08")}
@@ -113,7 +113,8 @@ class EngineTest(unittest.TestCase):
         self.assertIsInstance(o, lb.Outcome)
         self.assertTrue(o.decided)
         self.assertEqual(o.accounting_entry_id, "59540ed2-0d68-4e36-9e31-58223975d9e9")
-        self.assertEqual(o.decisions["counterAccount"], "1810")
+        self.assertEqual(o.decisions["direction"], "out")
+        self.assertEqual(o.documents[0]["lines"][-1]["account"], "1810")
         self.assertEqual(o.decisions["lines"][0]["account"], "6010")
         self.assertIsNone(o.failure)
         self.assertIsInstance(o.documents, list)
@@ -161,7 +162,7 @@ class EngineTest(unittest.TestCase):
 
     def test_settings_override(self):
         pack = self.engine.load_pack(DEMO, settings={"accounts": {"out_of_pocket": "2830"}}, directory=DIRECTORY)
-        self.assertEqual(pack.evaluate(ITEMS[1]).decisions["counterAccount"], "2830")
+        self.assertEqual(pack.evaluate(ITEMS[1]).documents[0]["lines"][-1]["account"], "2830")
 
     def test_log_callback(self):
         messages = []
