@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian 12 machine (as root): install what is needed, build, and run
-# the demo export. Until the Pleo workflow lands (issue #4) the main job is offline: saved Pleo
-# v3 export items are run through the `demo` rule pack against the demo company's ERP
-# directory, and each item's decisions are written to out/outcomes.jsonl. Safe to run again.
+# an export: the embedded simulated Pleo serves export jobs for three companies (DKK, GBP, SEK),
+# ledgerbridge claims each job, runs the `pleo-sim` rule pack (which extends `default`), posts
+# balanced documents exactly once into a SQLite ERP per company (out/demo/erp-*.sqlite, with
+# the ledger in out/demo/ledger.sqlite), reports every item's status to Pleo in batches and
+# completes the jobs. Safe to run again: each run starts from a fresh out/demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +12,9 @@ bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)" --target ledgerbridge
 
-mkdir -p out
 echo
-./build/engine/ledgerbridge process examples/data/items.jsonl \
-  --rules rules/demo --directory examples/data/directory.yaml \
-  --now 2026-01-15T12:00:00Z --output out/outcomes.jsonl
+./build/engine/ledgerbridge run --pleo sim --fresh --state out/demo
 echo
-echo "How the first item was decided (ledgerbridge explain):"
-./build/engine/ledgerbridge explain tests/data/pleo/card_purchase_journal.json \
-  --rules rules/demo --directory examples/data/directory.yaml --now 2026-01-15T12:00:00Z
+echo "The first company's ERP (ledgerbridge erp trial-balance):"
+first_erp=$(ls out/demo/erp-*.sqlite | head -n 1)
+./build/engine/ledgerbridge erp trial-balance "$first_erp" | tail -n 8

@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "erp/directory_content.hpp"
+#include "model/currency.hpp"
 #include "erp/sqlite_erp.hpp"
 #include "sim/generate.hpp"
 #include "sim/pleo_server.hpp"
@@ -43,6 +44,15 @@ struct RunArgs {
   std::string rules;
   std::string now;
 };
+
+// Minor units as the currency writes them: 12345 DKK -> 123.45, 728 JPY -> 728.
+std::string amount(int64_t minor, const std::string& currency) {
+  const int digits = model::currency_minor_units(currency).value_or(2);
+  int64_t scale = 1;
+  for (int i = 0; i < digits; ++i) scale *= 10;
+  if (digits == 0) return std::to_string(minor);
+  return fmt::format("{}.{:0{}}", minor / scale, minor % scale, digits);
+}
 
 std::string counts(const std::map<std::string, int64_t>& by) {
   std::string s;
@@ -204,7 +214,7 @@ int run(const RunArgs& a) {
         if (!tb) continue;
         std::string totals;
         for (const auto& t : tb->totals)
-          totals += fmt::format("{}{} {:.2f}", totals.empty() ? "" : ", ", t.currency, t.debit / 100.0);
+          totals += fmt::format("{}{} {}", totals.empty() ? "" : ", ", t.currency, amount(t.debit, t.currency));
         fmt::print("  ERP {}: {} documents, trial balance {} ({})\n", c.erp_path, tb->documents,
                    tb->balanced() ? "balances" : "DOES NOT BALANCE", totals);
         if (!tb->balanced()) exit_code = kExitFailures;
