@@ -54,7 +54,9 @@ end
 function M.validate(item, ctx)
   -- §2.4 mode 2: the lines must add up to the item's amount before anything is posted.
   local lines = item.accountingEntryLines
-  if #lines == 0 and not ALWAYS_JOURNAL[item.type] then
+  -- §8.6 [GAP]: whether Pleo sends a line for wallet movements is unknown; without one there is
+  -- no line to book, so say so rather than post half an entry.
+  if #lines == 0 then
     ctx.fail("validation_failure", "The entry has no lines to book.")
   end
   local total, currency = 0, wallet_currency(item)
@@ -106,7 +108,7 @@ function M.bookkeeping_method(item, ctx)
     -- journalled against the fallback AP account instead of failing vendor_unknown.
     if method == "accounts_payable" and ctx.settings.vendors.legacy_fallback and not legacy_supplier(item, ctx) then
       ctx.warn("Supplier " .. (item.supplier and item.supplier.name or "?") .. " is not in the accounting system: " ..
-        "booked as a journal entry against the fallback payables account.")
+        "booked as a journal entry" .. (item.type == "invoice" and " against the fallback payables account." or "."))
       return "journal"
     end
     return method

@@ -263,3 +263,17 @@ TEST_CASE("posting: one journal entry per job merges journal entries per currenc
   CHECK(merged[2].kind == DocumentKind::ap_invoice);
   for (const auto& d : merged) CHECK(check_invariants(d).ok());
 }
+
+TEST_CASE("posting: a pack that maps a line to another VAT rate gets that rate's VAT, not Pleo's", "[posting]") {
+  // Pleo sent the line zero-rated (amount 0); the pack decided reverse charge at 25%.
+  ExportItem item = purchase({40000}, 40000, "DKK");
+  item.accountingEntryLines[0].tax = lb::model::Tax{.id = "t", .code = "Z0", .rate = 0, .type = "inclusive",
+                                                    .amount = amount(0, "DKK"), .ingoingTaxAccount = {},
+                                                    .outgoingTaxAccount = {}};
+  Decisions d = decisions(item, "5810");
+  d.lines[0].tax = TaxDecision{.code = "REU25", .type = "reverse", .rate = 0.25, .ingoingTaxAccount = "7320",
+                               .outgoingTaxAccount = "7310"};
+  std::vector<Document> docs;
+  REQUIRE(build_documents(item, d, docs).ok());
+  CHECK(entries(docs[0]) == "Dr 6100 40000 Dr 7320 10000 Cr 7310 10000 Cr 5810 40000");
+}

@@ -33,7 +33,10 @@ int64_t round_minor(long double v) { return static_cast<int64_t>(std::llround(v)
 // §2.6: Pleo's own tax amount when it sent one, so there is no rounding drift against Pleo;
 // otherwise computed from the rate.
 int64_t tax_amount(const model::Line& line, const TaxDecision& t, bool supplier, int64_t gross) {
-  if (line.tax) {
+  // Pleo's amount only when the pack kept Pleo's rate: a pack that maps the line to another
+  // rate (a zero-rated line to reverse charge, say) gets the VAT of the rate it chose.
+  const bool same_rate = line.tax && (!t.rate || std::fabs(*t.rate - line.tax->rate) < 1e-9);
+  if (same_rate) {
     const model::Money& pleo = in_currency(line.tax->amount, supplier);
     if (pleo.value != 0 || line.tax->rate == 0) return pleo.value;
   }
