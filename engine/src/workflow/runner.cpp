@@ -48,6 +48,7 @@ std::vector<CompanyResult> run_once(const Config& config, const RunOptions& opti
     return results;
   }
   for (const auto& c : config.companies) {
+    if (!options.only_company.empty() && c.id != options.only_company) continue;
     CompanyResult& result = results.emplace_back();
     result.company_id = c.id;
     result.name = c.name;
@@ -66,12 +67,20 @@ std::vector<CompanyResult> run_once(const Config& config, const RunOptions& opti
     client_options.limiter = pleo::shared_rate_limiter(c.id, c.requests_per_minute);
     pleo::Client client(client_options);
 
-    erp::SinkConfig sink_config{.kind = c.erp_kind, .path = c.erp_path, .directory = c.erp_directory};
-    sink_config.options = c.erp_options;
-    auto sink = erp::make_sink(sink_config);
-    if (!sink) {
-      result.error = "ERP: " + sink.error().message;
-      continue;
+    erp::Sink* sink = nullptr;
+    std::unique_ptr<erp::Sink> owned_sink;
+    if (auto host = options.sinks.find(c.id); host != options.sinks.end()) {
+      sink = host->second;
+    } else {
+      erp::SinkConfig sink_config{.kind = c.erp_kind, .path = c.erp_path, .directory = c.erp_directory};
+      sink_config.options = c.erp_options;
+      auto made = erp::make_sink(sink_config);
+      if (!made) {
+        result.error = "ERP: " + made.error().message;
+        continue;
+      }
+      owned_sink = std::move(*made);
+      sink = owned_sink.get();
     }
     auto pack = rules::Pack::load(c.rules);
     if (!pack) {
@@ -79,7 +88,7 @@ std::vector<CompanyResult> run_once(const Config& config, const RunOptions& opti
       continue;
     }
     rules::EvalOptions eval;
-    eval.directory = &(*sink)->directory();
+    eval.directory = &sink->directory();
     eval.now = options.now;
     auto evaluator = rules::Evaluator::create(*pack, eval);
     if (!evaluator) {
@@ -92,7 +101,7 @@ std::vector<CompanyResult> run_once(const Config& config, const RunOptions& opti
 
     CompanyRun run{.company_id = c.id,
                    .pleo = &client,
-                   .sink = sink->get(),
+                   .sink = sink,
                    .ledger = ledger->get(),
                    .rules = evaluator->get(),
                    .reexport = c.reexport,

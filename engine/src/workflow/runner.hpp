@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "erp/sink.hpp"
 #include "workflow/config.hpp"
 #include "workflow/job_runner.hpp"
 
@@ -18,6 +19,11 @@ struct RunOptions {
   // company id, the API key it issued.
   std::string sim_base_url;
   std::map<std::string, std::string> sim_api_keys;
+  // ERPs the embedding application supplies (the C ABI's host sink), by company id; they
+  // replace the company's configured `erp`. Not owned.
+  std::map<std::string, erp::Sink*> sinks{};
+  // Only this company of the configuration; empty = all.
+  std::string only_company{};
   std::function<void(const Progress&)> on_progress{};
   const std::atomic<bool>* cancel = nullptr;
   int64_t now = 0;  // the rules' clock (epoch seconds); 0 = the system clock
