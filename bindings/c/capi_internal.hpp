@@ -4,8 +4,11 @@
 // erp::Sink (for the workflow).
 #include <ledgerbridge/ledgerbridge.hpp>
 
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -21,7 +24,79 @@ struct ledgerbridge_reply {
   std::string message;
 };
 
+struct ledgerbridge_engine {
+  ledgerbridge::EngineOptions options;
+};
+
 namespace lb::capi {
+
+// malloc'd so that ledgerbridge_free is plain free() whatever allocated it; when even that
+// fails, the status still tells what happened.
+// Never throws (it runs in guard()'s handlers): NULL when out of memory.
+inline char* copy_string(const char* text, size_t size) noexcept {
+  auto* p = static_cast<char*>(std::malloc(size + 1));
+  if (p) {
+    std::memcpy(p, text, size);
+    p[size] = '\0';
+  }
+  return p;
+}
+
+inline void set_error(char** error, const char* message) noexcept {
+  if (error) *error = copy_string(message, std::strlen(message));
+}
+
+inline ledgerbridge_status from(ledgerbridge::ErrorCode code) {
+  switch (code) {
+    case ledgerbridge::ErrorCode::invalid_argument: return LEDGERBRIDGE_ERROR_ARGUMENT;
+    case ledgerbridge::ErrorCode::bad_input: return LEDGERBRIDGE_ERROR_INPUT;
+    case ledgerbridge::ErrorCode::not_found: return LEDGERBRIDGE_ERROR_NOT_FOUND;
+    case ledgerbridge::ErrorCode::bad_pack: return LEDGERBRIDGE_ERROR_PACK;
+    case ledgerbridge::ErrorCode::bad_directory: return LEDGERBRIDGE_ERROR_DIRECTORY;
+    case ledgerbridge::ErrorCode::callback: return LEDGERBRIDGE_ERROR_CALLBACK;
+    case ledgerbridge::ErrorCode::internal: return LEDGERBRIDGE_ERROR_INTERNAL;
+  }
+  return LEDGERBRIDGE_ERROR_INTERNAL;
+}
+
+// A failure of the C ABI's own with a status of its choosing (thrown inside guard()).
+struct Failure : std::exception {
+  Failure(ledgerbridge_status s, std::string m) : status(s), message(std::move(m)) {}
+  const char* what() const noexcept override { return message.c_str(); }
+  ledgerbridge_status status;
+  std::string message;
+};
+
+// Runs f, turning every exception into a status and *error: nothing crosses into C.
+template <typename F>
+ledgerbridge_status guard(char** error, F&& f) noexcept {
+  if (error) *error = nullptr;
+  try {
+    f();
+    return LEDGERBRIDGE_OK;
+  } catch (const Failure& e) {
+    set_error(error, e.what());
+    return e.status;
+  } catch (const ledgerbridge::Error& e) {
+    set_error(error, e.what());
+    return from(e.code());
+  } catch (const std::bad_alloc&) {
+    set_error(error, "out of memory");
+    return LEDGERBRIDGE_ERROR_MEMORY;
+  } catch (const std::exception& e) {
+    set_error(error, e.what());
+    return LEDGERBRIDGE_ERROR_INTERNAL;
+  } catch (...) {
+    set_error(error, "unknown error");
+    return LEDGERBRIDGE_ERROR_INTERNAL;
+  }
+}
+
+inline ledgerbridge_status argument(char** error, const char* message) {
+  if (error) *error = nullptr;
+  set_error(error, message);
+  return LEDGERBRIDGE_ERROR_ARGUMENT;
+}
 
 // An enum as the int the caller passed. Hosts (ctypes, JNA, P/Invoke) may pass any int, and in
 // C++ loading an enum outside its range is undefined: read the bits, then range-check the int.

@@ -5,14 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 
 #include "capi_internal.hpp"
-
-struct ledgerbridge_engine {
-  ledgerbridge::EngineOptions options;
-};
 
 struct ledgerbridge_pack {
   ledgerbridge::RulePack pack;
@@ -22,58 +17,8 @@ struct ledgerbridge_result {
   ledgerbridge::Outcome outcome;
 };
 
-namespace {
-
-// malloc'd so that ledgerbridge_free is plain free() whatever allocated it; when even that
-// fails, the status still tells what happened.
-void set_error(char** error, const char* message) {
-  if (!error) return;
-  const size_t n = std::strlen(message);
-  *error = static_cast<char*>(std::malloc(n + 1));
-  if (*error) std::memcpy(*error, message, n + 1);
-}
-
-ledgerbridge_status from(ledgerbridge::ErrorCode code) {
-  switch (code) {
-    case ledgerbridge::ErrorCode::invalid_argument: return LEDGERBRIDGE_ERROR_ARGUMENT;
-    case ledgerbridge::ErrorCode::bad_input: return LEDGERBRIDGE_ERROR_INPUT;
-    case ledgerbridge::ErrorCode::not_found: return LEDGERBRIDGE_ERROR_NOT_FOUND;
-    case ledgerbridge::ErrorCode::bad_pack: return LEDGERBRIDGE_ERROR_PACK;
-    case ledgerbridge::ErrorCode::bad_directory: return LEDGERBRIDGE_ERROR_DIRECTORY;
-    case ledgerbridge::ErrorCode::callback: return LEDGERBRIDGE_ERROR_CALLBACK;
-    case ledgerbridge::ErrorCode::internal: return LEDGERBRIDGE_ERROR_INTERNAL;
-  }
-  return LEDGERBRIDGE_ERROR_INTERNAL;
-}
-
-template <typename F>
-ledgerbridge_status guard(char** error, F&& f) noexcept {
-  if (error) *error = nullptr;
-  try {
-    f();
-    return LEDGERBRIDGE_OK;
-  } catch (const ledgerbridge::Error& e) {
-    set_error(error, e.what());
-    return from(e.code());
-  } catch (const std::bad_alloc&) {
-    set_error(error, "out of memory");
-    return LEDGERBRIDGE_ERROR_MEMORY;
-  } catch (const std::exception& e) {
-    set_error(error, e.what());
-    return LEDGERBRIDGE_ERROR_INTERNAL;
-  } catch (...) {
-    set_error(error, "unknown error");
-    return LEDGERBRIDGE_ERROR_INTERNAL;
-  }
-}
-
-ledgerbridge_status argument(char** error, const char* message) {
-  if (error) *error = nullptr;
-  set_error(error, message);
-  return LEDGERBRIDGE_ERROR_ARGUMENT;
-}
-
-}  // namespace
+using lb::capi::argument;
+using lb::capi::guard;
 
 const char* lb::capi::status_name(int status) {
   switch (status) {
@@ -86,6 +31,7 @@ const char* lb::capi::status_name(int status) {
     case LEDGERBRIDGE_ERROR_CALLBACK: return "callback";
     case LEDGERBRIDGE_ERROR_MEMORY: return "memory";
     case LEDGERBRIDGE_ERROR_INTERNAL: return "internal";
+    case LEDGERBRIDGE_ERROR_CONFIG: return "config";
   }
   return "unknown";
 }

@@ -1,7 +1,8 @@
 /* ledgerbridge.h - the C ABI of ledgerbridge (issue #6).
  *
  * Embeds the rules engine in any language that can call C: load a rule pack, evaluate Pleo
- * Export API v3 items, answer the rules' ERP questions from the host.
+ * Export API v3 items, answer the rules' ERP questions from the host, and run the whole Pleo
+ * workflow (export jobs -> rules -> the host's ERP, exactly once) for configured companies.
  *
  * Conventions (the same for every function):
  *  - Every function returns a ledgerbridge_status (LEDGERBRIDGE_OK = 0) unless it is a plain
@@ -13,7 +14,8 @@
  *    Strings given to the library are copied; the caller keeps ownership. Strings returned by
  *    accessors (const char*) belong to the handle and live as long as it does.
  *  - Strings are UTF-8. JSON in is NUL-terminated unless a length is taken.
- *  - Symbols are versioned (LEDGERBRIDGE_1); only ledgerbridge_* is exported.
+ *  - Symbols are versioned (LEDGERBRIDGE_1; the run functions LEDGERBRIDGE_1.1); only
+ *    ledgerbridge_* is exported.
  */
 #ifndef LEDGERBRIDGE_H
 #define LEDGERBRIDGE_H
@@ -39,12 +41,13 @@ typedef enum ledgerbridge_status {
   LEDGERBRIDGE_OK = 0,
   LEDGERBRIDGE_ERROR_ARGUMENT = 1,  /* a NULL handle or pointer, an invalid option */
   LEDGERBRIDGE_ERROR_INPUT = 2,     /* the item is not valid JSON or not a valid v3 export item */
-  LEDGERBRIDGE_ERROR_NOT_FOUND = 3, /* a file or folder does not exist */
+  LEDGERBRIDGE_ERROR_NOT_FOUND = 3, /* a file, folder or configured company does not exist */
   LEDGERBRIDGE_ERROR_PACK = 4,      /* the rule pack is invalid or a rule does not compile */
   LEDGERBRIDGE_ERROR_DIRECTORY = 5, /* the ERP directory file is invalid */
   LEDGERBRIDGE_ERROR_CALLBACK = 6,  /* a host callback failed (also what callbacks return) */
   LEDGERBRIDGE_ERROR_MEMORY = 7,    /* out of memory */
-  LEDGERBRIDGE_ERROR_INTERNAL = 8   /* a bug in ledgerbridge: please report it */
+  LEDGERBRIDGE_ERROR_INTERNAL = 8,  /* a bug in ledgerbridge: please report it */
+  LEDGERBRIDGE_ERROR_CONFIG = 9     /* the run configuration is invalid, or no company could start */
 } ledgerbridge_status;
 
 /* ---- library ------------------------------------------------------------------------------ */
@@ -53,7 +56,7 @@ typedef enum ledgerbridge_status {
 LEDGERBRIDGE_API const char* ledgerbridge_version(void);
 /* LEDGERBRIDGE_ABI_VERSION of the library. Thread-safe. */
 LEDGERBRIDGE_API int ledgerbridge_abi_version(void);
-/* "ok", "argument", "input", ... ("unknown" for other values). Static string. Thread-safe. */
+/* "ok", "argument", "input", ..., "config" ("unknown" for other values). Static string. Thread-safe. */
 LEDGERBRIDGE_API const char* ledgerbridge_status_name(ledgerbridge_status status);
 /* Frees a string the library allocated for the caller (the `error` out-parameters). NULL is
  * ignored. Thread-safe. */
@@ -161,15 +164,16 @@ typedef ledgerbridge_status (*ledgerbridge_upload_fn)(void* user_data, const cha
 typedef void (*ledgerbridge_release_fn)(void* user_data);
 
 /* Creates a host ERP from callbacks; any may be NULL (a NULL `directory` answers "unknown" to
- * everything; post/lookup/upload are used by the workflow, see the note at the end). Packs that
- * use the ERP keep it alive: ledgerbridge_erp_free may be called right after loading them, and
- * callbacks go on until the last of them is freed, then `release` runs. Thread-safe. */
+ * everything; post/lookup/upload are used by the workflow, see ledgerbridge_run_set_erp). Packs
+ * and runs that use the ERP keep it alive: ledgerbridge_erp_free may be called right after
+ * handing it to them, and callbacks go on until the last of them is freed, then `release` runs.
+ * Thread-safe. */
 LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_erp_new(ledgerbridge_directory_fn directory, ledgerbridge_post_fn post,
                                                           ledgerbridge_lookup_fn lookup, ledgerbridge_upload_fn upload,
                                                           ledgerbridge_release_fn release, void* user_data,
                                                           ledgerbridge_erp** out, char** error);
-/* Drops the caller's reference; packs loaded with it keep theirs. Not thread-safe with a
- * ledgerbridge_pack_load that is using the same handle. */
+/* Drops the caller's reference; packs and runs given it keep theirs. Not thread-safe with a
+ * ledgerbridge_pack_load or ledgerbridge_run_set_erp that is using the same handle. */
 LEDGERBRIDGE_API void ledgerbridge_erp_free(ledgerbridge_erp* erp);
 
 /* ---- rule packs --------------------------------------------------------------------------- */
@@ -223,9 +227,100 @@ LEDGERBRIDGE_API const char* ledgerbridge_result_outcome_json(const ledgerbridge
  * the result. */
 LEDGERBRIDGE_API const char* ledgerbridge_result_trace_json(const ledgerbridge_result* result, size_t* length);
 
-/* Not here yet: running the Pleo workflow for a company (with progress callbacks) and
- * cancelling it. They arrive with engine/src/workflow and will take a ledgerbridge_erp, whose
- * post/lookup/upload callbacks they call. */
+/* ---- running the Pleo workflow ------------------------------------------------------------ */
+/* One run of `ledgerbridge run` inside the host: for every company of a configuration file (see
+ * engine/src/workflow/config.hpp for its TOML), list the pending export jobs (and the
+ * in_progress ones this installation claimed), claim them, evaluate every item with the
+ * company's rule pack, post the documents to its ERP exactly once through the ledger, and
+ * report each item's status and the job's final event to Pleo. Companies run one after the
+ * other, jobs one at a time, all on the thread that calls ledgerbridge_run_execute.
+ *
+ * A company's ERP is the one its configuration names (`erp = {kind = "sqlite", ...}`) unless the
+ * host supplies its own with ledgerbridge_run_set_erp: then the host's callbacks answer the
+ * rules' directory questions and receive the documents (post, then lookup when an earlier run
+ * was interrupted between writing a document and recording it). A company whose ERP is always
+ * the host's says so in the file: `erp = { kind = "host" }` (without a host ERP it does not start).
+ * `pleo = "sim"` is not served here: start `ledgerbridge sim` and configure its URL instead.
+ *
+ *   ledgerbridge_run* run;
+ *   ledgerbridge_run_new(engine, "ledgerbridge.toml", NULL, &run, &error);
+ *   ledgerbridge_run_set_erp(run, "6513270e-...", erp, &error);       (optional)
+ *   ledgerbridge_run_set_progress(run, on_progress, state);            (optional)
+ *   ledgerbridge_run_execute(run, &summary_json, &error);   another thread: ledgerbridge_run_cancel(run)
+ *   ledgerbridge_free(summary_json); ledgerbridge_run_free(run);
+ */
+
+typedef struct ledgerbridge_run ledgerbridge_run;
+
+/* Called after each item of a job gets its final status: `done` of `total` items this run
+ * processes in job `job_id` of company `company_id` (strings valid only during the call). Runs on
+ * the thread of ledgerbridge_run_execute. May call ledgerbridge_run_cancel; must not call any
+ * other function on the same run. */
+typedef void (*ledgerbridge_progress_fn)(void* user_data, const char* company_id, const char* job_id, int64_t done,
+                                         int64_t total);
+
+/* Creates a run of the companies in the TOML configuration file `config_path` (its relative paths
+ * are relative to the file), or only of company `company_id` when it is not NULL. The file is read
+ * and checked now; secrets (api_key = "env:NAME" / "file:/path") are resolved when executing.
+ * The engine's clock (ledgerbridge_engine_set_now) and log callback (ledgerbridge_engine_set_log,
+ * which also receives the workflow's messages) are copied: the engine may be freed afterwards.
+ * Errors: NOT_FOUND (no such file, or no company `company_id` in it), CONFIG (the file is not a
+ * valid configuration: the message has file:line), ARGUMENT. Free with ledgerbridge_run_free.
+ * Thread-safe. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_run_new(ledgerbridge_engine* engine, const char* config_path,
+                                                          const char* company_id, ledgerbridge_run** out,
+                                                          char** error);
+/* Uses the host's ERP `erp` for company `company_id` instead of the ERP its configuration names
+ * (NULL: back to the configured one). The run keeps its own reference: `erp` may be freed right
+ * after. The ERP's callbacks are then called on the thread of ledgerbridge_run_execute. Errors:
+ * NOT_FOUND (no such company in the run), ARGUMENT (also while executing). Not thread-safe with
+ * other calls on the same run except ledgerbridge_run_cancel. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_run_set_erp(ledgerbridge_run* run, const char* company_id,
+                                                              ledgerbridge_erp* erp, char** error);
+/* Calls `progress` (NULL: none) with `user_data`, which must stay valid while the run executes.
+ * ARGUMENT while executing. Not thread-safe with other calls on the same run except
+ * ledgerbridge_run_cancel. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_run_set_progress(ledgerbridge_run* run,
+                                                                   ledgerbridge_progress_fn progress, void* user_data);
+/* Runs every company of the run once; returns when all are done or the run was cancelled.
+ *
+ * LEDGERBRIDGE_OK when it ran, even if items, jobs or some companies failed: *summary_json (freed
+ * with ledgerbridge_free) then tells what happened:
+ *   {"cancelled": false,
+ *    "companies": [{"id", "name",
+ *                   "error": null | "why the company stopped or could not start",
+ *                   "started": true (false: its set-up failed - credentials, pack, ERP - nothing ran),
+ *                   "jobs_skipped": 0 (in_progress jobs another integration claimed),
+ *                   "jobs": [{"id",
+ *                             "final_event": "completed" | "completed_with_errors" | "failed" | null,
+ *                             "stopped": null | "why this run left the job unfinished",
+ *                             "claimed_here", "resumed": bool,
+ *                             "successful", "failed", "skipped", "already_final",
+ *                             "documents_posted", "documents_recovered", "reexports": integers,
+ *                             "failures": {"<failureReasonType>": count}}]}]}
+ * A job with final_event null is left in_progress, claimed by this installation: the next
+ * execute (of this or any later run on the same ledger) resumes it, without a second `started`
+ * and without posting any document twice.
+ * Errors (*summary_json NULL): CONFIG when no company could start at all (the ledger cannot be
+ * opened, every company's credentials/pack/ERP failed; the message names each), ARGUMENT (NULL
+ * run, or an execute already running on it), MEMORY, INTERNAL.
+ * Not thread-safe with other calls on the same run except ledgerbridge_run_cancel; different runs
+ * may execute on different threads at once (their companies should differ). */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_run_execute(ledgerbridge_run* run, char** summary_json,
+                                                              char** error);
+/* Asks the executing run to stop: it stops before its next item (the item being processed is
+ * finished first: its document posted and recorded in the ledger) and leaves the job in_progress
+ * ("final_event": null, "stopped": "cancelled"), claimed by this installation and resumable by a
+ * later execute, which goes on from the ledger: nothing is posted twice. Jobs and companies not
+ * started yet are skipped (a company's "error": "cancelled"); execute returns OK with
+ * "cancelled": true. A cancel requested while no
+ * execute runs applies to the next one. Each execute clears the request when it returns.
+ * Thread-safe and async-signal-safe: callable from any thread, a progress callback or a signal
+ * handler, while execute runs. ARGUMENT for a NULL run. */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_run_cancel(ledgerbridge_run* run);
+/* Frees the run and its references to host ERPs (whose release may run now). NULL is ignored.
+ * Not while it executes: cancel, wait for execute to return, then free. */
+LEDGERBRIDGE_API void ledgerbridge_run_free(ledgerbridge_run* run);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,15 @@
 An ERP of your own: subclass `Erp` and pass it as `directory=`. Its methods are called from the
 engine (possibly from several threads at once); an exception in one fails the item being
 evaluated, it never crashes the process.
+
+The whole Pleo workflow (export jobs -> rules -> ERP, exactly once) for the companies of a
+configuration file, with your Erp taking the documents:
+
+    summary = engine.run("ledgerbridge.toml", company="6513270e-...", erp=MyErp(),
+                         on_progress=lambda company, job, done, total: ...)
+    for job in summary.companies[0].jobs: job.final_event, job.successful, job.failures
+
+or `run = engine.new_run(...)`, `run.execute()`, and `run.cancel()` from another thread.
 """
 from __future__ import annotations
 
@@ -26,7 +35,8 @@ from . import _native
 __all__ = [
     "Engine", "RulePack", "Outcome", "Failure", "Erp", "ErpError", "ErpErrorKind", "LogLevel",
     "LedgerbridgeError", "InvalidArgument", "InputError", "NotFound", "PackError", "DirectoryError",
-    "CallbackError", "OutOfMemory", "InternalError", "version",
+    "CallbackError", "OutOfMemory", "InternalError", "ConfigError", "version",
+    "Run", "RunSummary", "CompanySummary", "JobSummary",
 ]
 
 _lib = _native.load()
@@ -78,8 +88,13 @@ class InternalError(LedgerbridgeError):
     status = 8
 
 
+class ConfigError(LedgerbridgeError):
+    """The run configuration is invalid (file:line), or no company of a run could start."""
+    status = 9
+
+
 _ERRORS = {cls.status: cls for cls in (InvalidArgument, InputError, NotFound, PackError, DirectoryError,
-                                        CallbackError, OutOfMemory, InternalError)}
+                                        CallbackError, OutOfMemory, InternalError, ConfigError)}
 
 
 def _check(status: int, error: ctypes.c_void_p) -> None:
@@ -177,8 +192,8 @@ class Erp:
     rate, type, ingoingTaxAccount, outgoingTaxAccount, blocked; dimension values: dimension,
     code, name, blocked), or None for an unknown key. Answers are cached per loaded pack.
 
-    post / lookup / upload_attachment are where the Pleo workflow will send documents; nothing
-    calls them yet in this version.
+    post / lookup / upload_attachment are where the Pleo workflow (Engine.run, Run) sends the
+    documents of a company whose ERP this is; they are called on the thread that executes the run.
     """
 
     def account(self, code: str) -> Record:
@@ -357,6 +372,7 @@ class Engine:
     now: the rules' frozen clock (epoch seconds, ISO date or date-time, date or datetime; naive
     means UTC). None: the wall clock, read once when each pack loads.
     log: called as log(level, message), possibly from several threads; exceptions are ignored.
+    It also receives the workflow's messages while a Run created afterwards executes.
     """
 
     def __init__(self, now: Now = None, log: Optional[Callable[[LogLevel, str], None]] = None,
@@ -404,6 +420,19 @@ class Engine:
                 _lib.ledgerbridge_erp_free(erp_handle)
         _check(status, error)
         return RulePack(pack)
+
+    def new_run(self, config: Union[str, PathLike], company: Optional[str] = None,
+                erp: Union[Erp, Mapping[str, Erp], None] = None,
+                on_progress: Optional[ProgressCallback] = None) -> "Run":
+        """A run of the Pleo workflow for the companies of a configuration file; see Run."""
+        return Run(self, config, company=company, erp=erp, on_progress=on_progress)
+
+    def run(self, config: Union[str, PathLike], company: Optional[str] = None,
+            erp: Union[Erp, Mapping[str, Erp], None] = None,
+            on_progress: Optional[ProgressCallback] = None) -> "RunSummary":
+        """Runs the Pleo workflow once (Run(...).execute()) and returns its summary."""
+        with self.new_run(config, company=company, erp=erp, on_progress=on_progress) as run:
+            return run.execute()
 
     def close(self) -> None:
         """Frees the engine. Packs loaded from it stay usable."""
@@ -463,6 +492,207 @@ class RulePack:
             self._handle = None
 
     def __enter__(self) -> "RulePack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+# ---- running the Pleo workflow ------------------------------------------------------------------
+
+ProgressCallback = Callable[[str, str, int, int], None]  # (company_id, job_id, done, total)
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One export job as this run left it."""
+    id: str
+    final_event: Optional[str]  # "completed" | "completed_with_errors" | "failed"; None: not finished
+    stopped: Optional[str]      # why the run left the job unfinished ("cancelled", ...)
+    claimed_here: bool
+    resumed: bool
+    successful: int
+    failed: int
+    skipped: int
+    already_final: int
+    documents_posted: int
+    documents_recovered: int
+    reexports: int
+    failures: Dict[str, int]    # by Pleo's failureReasonType
+
+    @property
+    def finished(self) -> bool:
+        return self.final_event is not None
+
+    @classmethod
+    def _from(cls, j: Mapping[str, Any]) -> "JobSummary":
+        return cls(id=j["id"], final_event=j.get("final_event"), stopped=j.get("stopped"),
+                   claimed_here=bool(j.get("claimed_here")), resumed=bool(j.get("resumed")),
+                   successful=int(j.get("successful", 0)), failed=int(j.get("failed", 0)),
+                   skipped=int(j.get("skipped", 0)), already_final=int(j.get("already_final", 0)),
+                   documents_posted=int(j.get("documents_posted", 0)),
+                   documents_recovered=int(j.get("documents_recovered", 0)),
+                   reexports=int(j.get("reexports", 0)), failures=dict(j.get("failures") or {}))
+
+
+@dataclass(frozen=True)
+class CompanySummary:
+    id: str
+    name: str
+    error: Optional[str]  # why the company stopped or could not start
+    started: bool         # False: its set-up (credentials, pack, ERP) failed, nothing ran
+    jobs_skipped: int     # in_progress jobs another integration claimed
+    jobs: List[JobSummary]
+
+    @classmethod
+    def _from(cls, c: Mapping[str, Any]) -> "CompanySummary":
+        return cls(id=c["id"], name=c.get("name", ""), error=c.get("error"), started=bool(c.get("started")),
+                   jobs_skipped=int(c.get("jobs_skipped", 0)),
+                   jobs=[JobSummary._from(j) for j in c.get("jobs") or []])
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    cancelled: bool
+    companies: List[CompanySummary]
+    raw: Dict[str, Any] = field(default_factory=dict)  # the C ABI's JSON summary
+
+    @property
+    def jobs(self) -> List[JobSummary]:
+        return [j for c in self.companies for j in c.jobs]
+
+    @classmethod
+    def _from_json(cls, text: str) -> "RunSummary":
+        o = json.loads(text)
+        return cls(cancelled=bool(o.get("cancelled")),
+                   companies=[CompanySummary._from(c) for c in o.get("companies") or []], raw=o)
+
+
+class Run:
+    """The Pleo workflow for the companies of a TOML configuration file (`ledgerbridge run`).
+
+    company: only this company id of the file (None: all). erp: an Erp for `company`, or a mapping
+    company id -> Erp; such a company's documents go to it instead of its configured ERP (and its
+    rules ask it their ctx.erp questions). on_progress(company_id, job_id, done, total) is called
+    after each item; if it raises, the run is cancelled and execute() re-raises the exception.
+
+    execute() runs on the calling thread (the GIL is released while the engine works) and returns
+    a RunSummary; item and job failures are in it, not exceptions. cancel() may be called from any
+    thread: the run stops before its next item and leaves the job resumable by the next execute().
+    The engine's clock and logger are those it has when the Run is created. Raises NotFound (no
+    such file or company), ConfigError (invalid file; or, from execute, no company could start).
+    """
+
+    def __init__(self, engine: Engine, config: Union[str, PathLike], company: Optional[str] = None,
+                 erp: Union[Erp, Mapping[str, Erp], None] = None,
+                 on_progress: Optional[ProgressCallback] = None):
+        if not hasattr(_lib, "ledgerbridge_run_new"):
+            raise LedgerbridgeError("this libledgerbridge.so cannot run the workflow (no ledgerbridge_run_new)")
+        if engine._handle is None:
+            raise InvalidArgument("the engine is closed")
+        self._lock = threading.Lock()
+        self._executing = False
+        self._handle: Optional[ctypes.c_void_p] = None
+        self._progress_error: Optional[BaseException] = None
+        handle, error = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(_lib.ledgerbridge_run_new(engine._handle, fspath(config).encode(),
+                                         company.encode() if company is not None else None,
+                                         ctypes.byref(handle), ctypes.byref(error)), error)
+        self._handle = handle
+        try:
+            if isinstance(erp, Erp):
+                if company is None:
+                    raise InvalidArgument("erp=Erp(...) needs company=...; or pass {company_id: Erp}")
+                self.set_erp(company, erp)
+            elif erp is not None:
+                for company_id, e in erp.items():
+                    self.set_erp(company_id, e)
+            self._progress = None
+            if on_progress is not None:
+                self._progress = _native.PROGRESS_FN(self._make_progress(on_progress))
+                if _lib.ledgerbridge_run_set_progress(handle, self._progress, None) != 0:
+                    raise InvalidArgument("cannot set the progress callback")
+        except BaseException:
+            self.close()
+            raise
+
+    def _make_progress(self, on_progress: ProgressCallback):
+        def forward(_ud, company_id, job_id, done, total):
+            try:
+                on_progress(company_id.decode(), job_id.decode(), int(done), int(total))
+            except BaseException as e:  # noqa: B036 - nothing may escape into C
+                if self._progress_error is None:
+                    self._progress_error = e
+                self.cancel()
+        return forward
+
+    def set_erp(self, company_id: str, erp: Optional[Erp]) -> None:
+        """Uses `erp` for the company's documents and directory (None: its configured ERP again)."""
+        with self._lock:
+            if self._handle is None:
+                raise InvalidArgument("the run is closed")
+            if self._executing:
+                raise InvalidArgument("the run is executing")
+            erp_handle = _new_erp_handle(erp) if erp is not None else None
+            error = ctypes.c_void_p()
+            try:
+                status = _lib.ledgerbridge_run_set_erp(self._handle, company_id.encode(), erp_handle,
+                                                       ctypes.byref(error))
+            finally:
+                if erp_handle is not None:
+                    _lib.ledgerbridge_erp_free(erp_handle)  # the run holds its own reference
+            _check(status, error)
+
+    def execute(self) -> RunSummary:
+        """Runs every company once; returns when done or cancelled."""
+        with self._lock:
+            if self._handle is None:
+                raise InvalidArgument("the run is closed")
+            if self._executing:
+                raise InvalidArgument("the run is already executing")
+            self._executing = True
+            handle = self._handle
+        self._progress_error = None
+        summary, error = ctypes.c_void_p(), ctypes.c_void_p()
+        try:
+            status = _lib.ledgerbridge_run_execute(handle, ctypes.byref(summary), ctypes.byref(error))
+        finally:
+            with self._lock:
+                self._executing = False
+        try:
+            _check(status, error)
+            text = ctypes.string_at(summary.value).decode("utf-8")
+        finally:
+            if summary.value:
+                _lib.ledgerbridge_free(summary)
+        if self._progress_error is not None:
+            e, self._progress_error = self._progress_error, None
+            raise e
+        return RunSummary._from_json(text)
+
+    def cancel(self) -> None:
+        """Asks an executing run to stop before its next item (or the next execute, if none runs).
+        Any thread."""
+        with self._lock:
+            if self._handle is not None:
+                _lib.ledgerbridge_run_cancel(self._handle)
+
+    def close(self) -> None:
+        """Frees the run. Raises InvalidArgument while it executes (cancel() it and wait)."""
+        with self._lock:
+            if self._executing:
+                raise InvalidArgument("the run is executing: cancel() it and wait for execute() to return")
+            if self._handle is not None:
+                _lib.ledgerbridge_run_free(self._handle)
+                self._handle = None
+
+    def __enter__(self) -> "Run":
         return self
 
     def __exit__(self, *exc) -> None:

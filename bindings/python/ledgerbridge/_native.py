@@ -21,6 +21,8 @@ LOOKUP_FN = ctypes.CFUNCTYPE(c_status, ctypes.c_void_p, ctypes.c_char_p, ctypes.
 UPLOAD_FN = ctypes.CFUNCTYPE(c_status, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                              ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_void_p)
 RELEASE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64,
+                               ctypes.c_int64)
 
 
 def _candidates() -> List[str]:
@@ -90,4 +92,13 @@ def _declare(lib: ctypes.CDLL) -> None:
     _fn(lib, "ledgerbridge_result_status", ctypes.c_int, vp)
     _fn(lib, "ledgerbridge_result_outcome_json", vp, vp, ctypes.POINTER(ctypes.c_size_t))
     _fn(lib, "ledgerbridge_result_trace_json", vp, vp, ctypes.POINTER(ctypes.c_size_t))
+    # LEDGERBRIDGE_1.1: the workflow. Optional, so that the package still loads an older library
+    # for evaluating; Run then says what is missing.
+    if hasattr(lib, "ledgerbridge_run_new"):
+        _fn(lib, "ledgerbridge_run_new", c_status, vp, ctypes.c_char_p, ctypes.c_char_p, pvp, pvp)
+        _fn(lib, "ledgerbridge_run_set_erp", c_status, vp, ctypes.c_char_p, vp, pvp)
+        _fn(lib, "ledgerbridge_run_set_progress", c_status, vp, PROGRESS_FN, vp)
+        _fn(lib, "ledgerbridge_run_execute", c_status, vp, pvp, pvp)
+        _fn(lib, "ledgerbridge_run_cancel", c_status, vp)
+        _fn(lib, "ledgerbridge_run_free", None, vp)
 

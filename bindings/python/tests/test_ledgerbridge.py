@@ -115,7 +115,7 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(o.accounting_entry_id, "59540ed2-0d68-4e36-9e31-58223975d9e9")
         self.assertEqual(o.decisions["direction"], "out")
         self.assertEqual(o.documents[0]["lines"][-1]["account"], "1810")
-        self.assertEqual(o.decisions["lines"][0]["account"], "6010")
+        self.assertEqual(o.documents[0]["lines"][0]["account"], "6010")
         self.assertIsNone(o.failure)
         self.assertIsInstance(o.documents, list)
         self.assertEqual(o.trace["steps"][0]["hook"], "validate")
