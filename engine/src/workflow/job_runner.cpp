@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -83,14 +85,19 @@ class JobRun {
                    "record job"))
       return false;
     if (job_.status != "pending") {
+      // run_company resumes an in_progress job only when this ledger holds our claim or our
+      // intent to claim (a crash between Pleo's 202 and mark_job_claimed). Either way it is
+      // ours now: record it, or mark_job_final_sent would refuse the final event later.
       s_.resumed = true;
-      return true;
+      return ledger_ok(ledger_.mark_job_claimed(job_.id), "claimed (resumed)");
     }
     if (!ledger_ok(ledger_.mark_job_claiming(job_.id), "claim")) return false;
     auto st = pleo_.post_job_event({.jobId = job_.id, .event = "started"});
     if (!st) {
-      if (st.error().kind == pleo::ErrorKind::conflict_422)
+      if (st.error().kind == pleo::ErrorKind::conflict_422) {
+        s_.not_ours = true;
         return stop("another integration has claimed this job (422 on started)");
+      }
       return stop("started: " + st.error().to_string());
     }
     s_.claimed_here = true;
@@ -144,6 +151,7 @@ class JobRun {
         } else {
           ++s_.already_final;
           if (item.status == "failed") any_failed_ = true;
+          if (item.status == "successful") any_successful_ = true;
         }
       }
       return true;
@@ -212,7 +220,8 @@ class JobRun {
       // Resuming: what the ledger already knows decides what happens; nothing is decided twice.
       switch (entry->state) {
         case ledger::State::reported:
-          return queue({id, entry->reportedStatus.value_or("successful"), entry->reportedExternalId});
+          return queue({id, entry->reportedStatus.value_or("successful"), entry->reportedExternalId},
+                       entry->failureType, entry->failureMessage);
         case ledger::State::posted:
           return queue({id, "successful", first_external_id(*entry)});
         case ledger::State::failed:
@@ -432,7 +441,9 @@ class JobRun {
       u.externalId = report.external_id;
       if (external_url && !external_url->empty()) u.externalUrl = external_url;
       ++s_.successful;
+      any_successful_ = true;
     } else {
+      any_failed_ = true;
       u.failureReasonType = failure_type.value_or("unexpected_failure");
       u.failureReason = failure_reason.value_or("The entry could not be exported.");
       ++s_.failed;
@@ -447,26 +458,89 @@ class JobRun {
   // §1.9: at most 100 per request; the response's errors[] rejects single items.
   bool flush() {
     for (size_t begin = 0; begin < updates_.size(); begin += pleo::Client::kMaxItemUpdates) {
-      const size_t end = std::min(updates_.size(), begin + pleo::Client::kMaxItemUpdates);
-      std::vector<pleo::JobItemUpdate> batch(updates_.begin() + static_cast<std::ptrdiff_t>(begin),
-                                             updates_.begin() + static_cast<std::ptrdiff_t>(end));
-      auto r = pleo_.update_job_items(job_.id, batch);
-      if (!r) return stop("reporting item statuses: " + r.error().to_string());
-      std::set<std::string> rejected;
-      for (const auto& e : r->errors) {
-        rejected.insert(e.accountingEntryId);
-        spdlog::warn("job {}: Pleo refused the status of {}: {} {}", job_.id, e.accountingEntryId, e.type, e.message);
-      }
-      for (size_t i = begin; i < end; ++i) {
-        const Report& rep = reports_[i];
-        if (rejected.count(rep.id)) continue;
-        if (!ledger_ok(ledger_.mark_reported(job_.id, rep.id, rep.status, rep.external_id), "reported")) return false;
-      }
-      if (!rejected.empty()) unreported_ += static_cast<int64_t>(rejected.size());
+      if (!report_batch(begin, std::min(updates_.size(), begin + pleo::Client::kMaxItemUpdates))) return false;
     }
     updates_.clear();
     reports_.clear();
     return true;
+  }
+
+  // One PUT of updates_[begin, end). §1.9: "never re-send updates for items already accepted",
+  // and Pleo has no idempotency key, so a PUT whose answer was lost (it may have been applied)
+  // must not simply be sent again, which is what the client's own retry would do. The PUT goes
+  // out once per attempt; after a failure that may have reached Pleo, the control layer says
+  // which items Pleo now holds final, and only the others are sent again (§4.3).
+  bool report_batch(size_t begin, size_t end) {
+    std::vector<size_t> todo;
+    for (size_t i = begin; i < end; ++i) todo.push_back(i);
+    const pleo::ClientOptions& o = pleo_.options();
+    pleo::Backoff backoff(o.retry, o.clock ? *o.clock : pleo::system_clock(), o.random);
+    for (;;) {
+      std::vector<pleo::JobItemUpdate> batch;
+      for (size_t i : todo) batch.push_back(updates_[i]);
+      auto r = single_attempt().update_job_items(job_.id, batch);
+      if (r) {
+        std::set<std::string> rejected;
+        for (const auto& e : r->errors) {
+          rejected.insert(e.accountingEntryId);
+          spdlog::warn("job {}: Pleo refused the status of {}: {} {}", job_.id, e.accountingEntryId, e.type, e.message);
+        }
+        for (size_t i : todo) {
+          const Report& rep = reports_[i];
+          if (rejected.count(rep.id)) continue;
+          if (!ledger_ok(ledger_.mark_reported(job_.id, rep.id, rep.status, rep.external_id), "reported")) return false;
+        }
+        unreported_ += static_cast<int64_t>(rejected.size());
+        return true;
+      }
+      const pleo::Error& e = r.error();
+      const bool maybe_applied =
+          e.kind == pleo::ErrorKind::server || e.kind == pleo::ErrorKind::bad_response ||
+          ((e.kind == pleo::ErrorKind::network || e.kind == pleo::ErrorKind::timeout) && e.may_have_reached_server);
+      const bool transient = maybe_applied || e.kind == pleo::ErrorKind::network ||
+                             e.kind == pleo::ErrorKind::timeout || e.kind == pleo::ErrorKind::rate_limited;
+      if (!transient || !backoff.wait(e.retry_after)) return stop("reporting item statuses: " + e.to_string());
+      if (maybe_applied && !drop_applied(todo)) return false;
+      if (todo.empty()) return true;
+    }
+  }
+
+  // After a PUT that may have been applied: the items Pleo now holds final are not sent again;
+  // those holding the status we sent are recorded as reported.
+  bool drop_applied(std::vector<size_t>& todo) {
+    std::map<std::string, std::string> final_status;
+    auto st = pleo_.for_each_job_item_page(job_.id, std::nullopt, [&](std::vector<model::ExportJobItem>& page) {
+      for (const auto& item : page)
+        if (item.status == "successful" || item.status == "failed") final_status[item.accountingEntryId] = item.status;
+      return true;
+    });
+    if (!st) return stop("reading job items after an unanswered status update: " + st.error().to_string());
+    std::vector<size_t> left;
+    for (size_t i : todo) {
+      const Report& rep = reports_[i];
+      const auto it = final_status.find(rep.id);
+      if (it == final_status.end()) {
+        left.push_back(i);
+      } else if (it->second == rep.status) {
+        if (!ledger_ok(ledger_.mark_reported(job_.id, rep.id, rep.status, rep.external_id), "reported")) return false;
+      } else {
+        // Not ours to overwrite; the job is not completed in this run.
+        spdlog::warn("job {}: Pleo holds {} for {}, not {}: left as it is", job_.id, it->second, rep.id, rep.status);
+        ++unreported_;
+      }
+    }
+    todo = std::move(left);
+    return true;
+  }
+
+  // The client for calls that must not be repeated blindly (report_batch).
+  pleo::Client& single_attempt() {
+    if (!single_attempt_) {
+      pleo::ClientOptions o = pleo_.options();
+      o.retry.max_attempts = 1;
+      single_attempt_ = std::make_unique<pleo::Client>(o);
+    }
+    return *single_attempt_;
   }
 
   // §3.3: exactly one final event, after every item has its final status.
@@ -475,9 +549,16 @@ class JobRun {
       stop(fmt::format("{} item statuses were refused by Pleo; the job stays in progress", unreported_));
       return;
     }
+    // §3.3: completed when every item succeeded, completed_with_errors when some failed, and
+    // failed (with a reason) when every item failed: Pleo refuses completed_with_errors then.
+    if (any_failed_ && !any_successful_) {
+      fail_job(fmt::format("Every item of the job failed ({}); each item says why.", s_.failed + s_.already_final),
+               "validation_failure");  // §3.3 [INF]: the job enum has no accounting_system_validation_failure
+      return;
+    }
     const std::string event = any_failed_ ? "completed_with_errors" : "completed";
     auto st = pleo_.post_job_event({.jobId = job_.id, .event = event});
-    if (!st) {
+    if (!st && !pleo_holds(st.error(), event)) {
       stop(event + ": " + st.error().to_string());
       return;
     }
@@ -485,10 +566,19 @@ class JobRun {
     (void)ledger_ok(ledger_.mark_job_final_sent(job_.id, event), "final event");
   }
 
+  // A final event whose answer was lost is retried by the client and then refused with 422:
+  // the job is already final. If Pleo holds exactly the state we sent, it was ours (§1.10:
+  // once per final state) and is recorded as sent.
+  bool pleo_holds(const pleo::Error& e, const std::string& event) {
+    if (e.kind != pleo::ErrorKind::conflict_422) return false;
+    auto job = pleo_.get_export_job(job_.id);
+    return job && job->status == event;
+  }
+
   void fail_job(const std::string& reason, const std::string& type) {
     auto st = pleo_.post_job_event(
         {.jobId = job_.id, .event = "failed", .failureReason = reason, .failureReasonType = type});
-    if (!st) {
+    if (!st && !pleo_holds(st.error(), "failed")) {
       stop("failed: " + st.error().to_string());
       return;
     }
@@ -508,7 +598,9 @@ class JobRun {
   std::set<std::string> seen_;
   std::vector<pleo::JobItemUpdate> updates_;
   std::vector<Report> reports_;
+  std::unique_ptr<pleo::Client> single_attempt_;
   bool any_failed_ = false;
+  bool any_successful_ = false;  // with any_failed_: which final event (§3.3)
   int64_t unreported_ = 0;
   int64_t done_ = 0;
   int64_t total_ = 0;
@@ -543,8 +635,7 @@ RunSummary run_company(CompanyRun& run) {
       }
     }
     JobSummary s = run_job(run, job);
-    const bool someone_else = !s.claimed_here && !s.resumed;
-    if (someone_else) {
+    if (s.not_ours) {
       ++out.jobs_skipped;
       continue;
     }

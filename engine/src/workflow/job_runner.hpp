@@ -62,6 +62,7 @@ struct JobSummary {
   std::string stopped;      // why the run stopped before the job finished ("" when it finished)
   bool claimed_here = false;
   bool resumed = false;
+  bool not_ours = false;  // Pleo refused our `started` (422): someone else's job, left alone
   int64_t successful = 0;
   int64_t failed = 0;
   int64_t skipped = 0;  // reported successful without a document (the pack skipped them)

@@ -1,0 +1,120 @@
+// workflow/config.cpp and workflow/runner.cpp: the operator's TOML file, and run_once over it
+// against the simulated Pleo by URL and API key (what `ledgerbridge run --config` does).
+#include <catch2/catch.hpp>
+#include <stdlib.h>
+
+#include <fstream>
+
+#include "workflow/config.hpp"
+#include "workflow/runner.hpp"
+#include "workflow_test_util.hpp"
+
+using namespace lb;
+using namespace lb::workflow;
+using namespace lb::workflow::test;
+
+namespace {
+
+std::string write(const ScratchDir& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir.file(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("workflow config: companies, secrets by reference, relative paths", "[workflow]") {
+  ScratchDir dir("wf-config");
+  const auto path = write(dir, "lb.toml", R"(
+[ledger]
+path = "state/ledger.sqlite"
+
+[[companies]]
+id = "6513270e-269e-4d37-b2a7-4de452e6b438"
+name = "Acme DK"
+pleo = "http://127.0.0.1:1"
+api_key = "env:LB_SOME_KEY"
+rules = "rules/acme"
+erp = { kind = "sqlite", path = "erp.sqlite", url_prefix = "https://erp/" }
+reexport = "fail"
+attachments_required = true
+requests_per_minute = 120
+)");
+  auto c = load_config(path);
+  REQUIRE(c.ok());
+  CHECK(c->ledger == dir.path() / "state/ledger.sqlite");
+  REQUIRE(c->companies.size() == 1);
+  const CompanyConfig& co = c->companies[0];
+  CHECK(co.api_key == "env:LB_SOME_KEY");  // kept as a reference, resolved only when used
+  CHECK(co.rules == dir.path() / "rules/acme");
+  CHECK(co.erp_path == (dir.path() / "erp.sqlite").string());
+  CHECK(co.erp_options.at("url_prefix") == "https://erp/");
+  CHECK(co.reexport == ReexportPolicy::fail);
+  CHECK(co.attachments_required);
+  CHECK(co.requests_per_minute == 120);
+}
+
+TEST_CASE("workflow config: errors name the file, the line and the key", "[workflow]") {
+  ScratchDir dir("wf-config-bad");
+  const std::string head = "[[companies]]\nid = \"c1\"\npleo = \"http://x\"\napi_key = \"k\"\nrules = \"r\"\n";
+  auto error_of = [&](const std::string& text) {
+    auto c = load_config(write(dir, "bad.toml", text));
+    REQUIRE_FALSE(c.ok());
+    return c.error().message;
+  };
+  CHECK_THAT(error_of("[[companies]]\npleo = \"http://x\"\n"),
+             Catch::Contains("bad.toml:1") && Catch::Contains("'id'"));
+  CHECK_THAT(error_of(head), Catch::Contains("'erp' is required"));
+  CHECK_THAT(error_of(head + "erp = { kind = \"sqlite\" }\nreexport = \"maybe\"\n"),
+             Catch::Contains("reexport must be"));
+  CHECK_THAT(error_of(head + "erp = { kind = \"sqlite\" }\nrequests_per_minute = 601\n"),
+             Catch::Contains("bad.toml:7") && Catch::Contains("1..600"));
+  CHECK_THAT(error_of("[[companies]]\nid = \"c1\"\npleo = \"http://x\"\nrules = \"r\"\nerp = { kind = \"sqlite\" }\n"),
+             Catch::Contains("needs api_key or oauth"));
+  CHECK_THAT(error_of("[ledger]\npath = 3\n\n" + head + "erp = { kind = \"sqlite\" }\n"),
+             Catch::Contains("bad.toml:2") && Catch::Contains("'path' must be text"));
+  CHECK_THAT(error_of("x = [\n"), Catch::Contains("bad.toml:"));
+}
+
+TEST_CASE("workflow: run_once over a config file, against Pleo by URL and API key", "[workflow]") {
+  LogCapture log;
+  sim::PleoServerConfig cfg;
+  cfg.seed = 11;
+  cfg.companies = 2;
+  cfg.jobs_per_company = 1;
+  cfg.items_per_job = 15;
+  World w(cfg);
+  w.close_ledger();
+  std::string companies;
+  for (size_t i = 0; i < w.companies().size(); ++i) {
+    const std::string var = "LB_WF_TEST_KEY_" + std::to_string(i);
+    REQUIRE(::setenv(var.c_str(), w.company(i).info.api_key.c_str(), 1) == 0);
+    companies += fmt::format(
+        "[[companies]]\nid = \"{}\"\npleo = \"{}\"\napi_key = \"env:{}\"\nrules = \"{}\"\n"
+        "erp = {{ kind = \"sqlite\", path = \"erp-{}.sqlite\" }}\n\n",
+        w.company(i).info.id, w.pleo().base_url(), var, sim_pack_dir().string(), w.company(i).info.id.substr(0, 8));
+  }
+  auto config = load_config(write(w.dir(), "lb.toml", "[ledger]\npath = \"ledger.sqlite\"\n\n" + companies));
+  REQUIRE(config.ok());
+  const auto results = run_once(*config, {});
+  REQUIRE(results.size() == 2);
+  for (const auto& r : results) {
+    INFO(r.company_id << ": " << r.error);
+    CHECK(r.error.empty());
+    REQUIRE(r.summary.jobs.size() == 1);
+    CHECK(r.summary.jobs[0].stopped.empty());
+  }
+  w.reopen_ledger();
+  for (size_t i = 0; i < w.companies().size(); ++i) check_exactly_once(w, i);
+  CHECK(w.pleo().counters().auth_refused == 0);
+  const std::string text = log.text();
+  for (size_t i = 0; i < w.companies().size(); ++i)
+    CHECK(text.find(w.company(i).info.api_key) == std::string::npos);
+
+  // A key Pleo does not know stops that company only, with a clear error and no secret.
+  REQUIRE(::setenv("LB_WF_TEST_KEY_0", "sim_key_not_issued_000000000000000", 1) == 0);
+  const auto refused = run_once(*config, {});
+  CHECK_FALSE(refused[0].summary.error.empty());
+  CHECK(refused[0].summary.error.find("sim_key_not_issued") == std::string::npos);
+  CHECK(refused[1].summary.error.empty());
+}
