@@ -19,11 +19,11 @@ run_suite() {
 
 echo "== optimised build"
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== ThreadSanitizer: the CPU-budget watchdog and the multi-worker pipeline"
+echo "== ThreadSanitizer: the CPU-budget watchdog, the multi-worker pipeline, the simulated Pleo, the client and the ledger"
 # LuaJIT itself is not instrumented; this checks our side of the protocol (atomics, locks).
 cmake -S . -B build-tsan -DLB_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_TSAN=ON >/dev/null
 cmake --build build-tsan -j"$jobs" --target lb_tests
-TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/lb_tests "[budget],[pipeline],[hostile]"
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/lb_tests "[budget],[pipeline],[hostile],[sim-pleo],[pleo],[ledger]"
 # Last, so that CI reads CTest's closing line.
 echo "== ASan + UBSan build"
 # LuaJIT unwinds its errors through C frames in its own way; ASan's stack-use-after-return
