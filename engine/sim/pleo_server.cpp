@@ -1,4 +1,18 @@
-// The simulated Pleo (pleo_server.hpp). One mutex guards the whole state; cpp-httplib's worker
+// The simulated Pleo (pleo_server.hpp). Where things are, top to bottom (each section starts
+// with a "// --- name ---" line):
+//   helpers           base32 cursors, base64 credentials, form and URL decoding, replies
+//   state             jobs, job items, credentials, OAuth authorizations, fault decisions
+//   State: set-up     seeded companies, jobs and items (pleo_data.cpp builds the data)
+//   State: time       job expiry
+//   State: auth       API keys, bearer tokens, the per-credential rate limit
+//   State: faults     the seeded fault draw per request
+//   State: paging     cursors and page caps shared by every list endpoint
+//   State: handlers   Export API v3 (jobs, events, job items, export items), OAuth token,
+//                     master data (tax codes, tags, accounts, vendors)
+//   State: plumbing   routing, auth/rate-limit/fault wrapping of every handler, files
+//   PleoServer        the public class: start/stop, inspection, test controls
+//
+// One mutex guards the whole state; cpp-httplib's worker
 // threads take it for the duration of one request's state work, never while sleeping (latency
 // faults) or writing to the socket.
 //

@@ -1,3 +1,11 @@
+// The SQLite ERP (sqlite_erp.hpp). Where things are, top to bottom:
+//   schema          the tables (documents, lines, vendors, accounts, tax codes, dimensions,
+//                   periods, attachments) and their creation
+//   shared state    the connection, injected faults, the validation a real ERP would do
+//   directory       SqliteDirectory: model::Directory answered from the same file
+//   SqliteErp       the Sink: post (validate, number, insert), lookup, upload_attachment, check
+//   master data     seed (erp init --seed)
+//   reports         trial_balance, find, list (the erp CLI)
 #include "erp/sqlite_erp.hpp"
 
 #include <fmt/format.h>
@@ -10,7 +18,7 @@
 #include <mutex>
 #include <utility>
 
-#include "ledger/sqlite_db.hpp"
+#include "db/sqlite_db.hpp"
 
 namespace lb::erp {
 

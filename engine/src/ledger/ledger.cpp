@@ -8,7 +8,7 @@
 #include <mutex>
 #include <utility>
 
-#include "ledger/sqlite_db.hpp"
+#include "db/sqlite_db.hpp"
 
 namespace lb::ledger {
 

@@ -1,4 +1,4 @@
-#include "ledger/sqlite_db.hpp"
+#include "db/sqlite_db.hpp"
 
 #include <fmt/format.h>
 

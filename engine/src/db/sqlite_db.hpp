@@ -9,7 +9,8 @@
 // erp::SinkError (DESIGN §6), the same pattern as model/directory_load.cpp. Exceptions here
 // keep the many small prepare/bind/step calls readable without a check after each one.
 //
-// It lives in ledger/ because the ledger is its first user; erp/sqlite_erp includes it too.
+// It has a folder of its own (db/, depending on nothing of ours but model/result) so that the
+// ledger and the SQLite ERP share it without one module reaching into the other (DESIGN §2).
 // If a third user appears it should move to a folder of its own (e.g. src/db/).
 #include <sqlite3.h>
 
