@@ -68,11 +68,6 @@ std::vector<uint8_t> draw(uint64_t seed, int w, int h) {
 constexpr std::array<std::array<uint8_t, 3>, 3> kRgb{{{88, 110, 132}, {250, 247, 238}, {35, 35, 48}}};
 constexpr std::array<uint8_t, 3> kGray{110, 246, 38};
 
-class Quality final : public Pl_DCT::CompressConfig {
- public:
-  void apply(jpeg_compress_struct* c) override { jpeg_set_quality(c, 70, TRUE); }
-};
-
 // Comments a JPEG reader skips, inserted after SOI, so the file is exactly `size` bytes.
 std::string pad_jpeg(std::string jpeg, int64_t size, uint64_t seed);
 
@@ -217,9 +212,9 @@ std::string receipt_jpeg(uint64_t seed, const JpegReceipt& o) {
   }
   std::string out;
   Pl_String sink("jpeg", nullptr, out);
-  Quality quality;
+  // libjpeg's default settings (quality 75), through qpdf: nothing here calls libjpeg itself.
   Pl_DCT dct("jpeg", &sink, static_cast<JDIMENSION>(o.width), static_cast<JDIMENSION>(o.height), o.components,
-             o.components == 1 ? JCS_GRAYSCALE : JCS_RGB, &quality);
+             o.components == 1 ? JCS_GRAYSCALE : JCS_RGB);
   dct.write(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
   dct.finish();
   return out;

@@ -78,7 +78,10 @@ TEST_CASE("pdf merge §2.8: PDF pages, a JPEG and a PNG become one PDF in order"
   CHECK(jpeg_image.getDict().getKey("/Filter").getName() == "/DCTDecode");
   CHECK(jpeg_image.getDict().getKey("/Width").getIntValue() == 240);
   CHECK(jpeg_image.getDict().getKey("/ColorSpace").getName() == "/DeviceRGB");
-  CHECK(Opened::data(jpeg_image, qpdf_dl_none) == jpeg);
+  {
+    auto raw = jpeg_image.getRawStreamData();
+    CHECK(std::string(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize()) == jpeg);
+  }
   CHECK(o.pages[2].getObjectHandle().getKey("/MediaBox").getArrayItem(3).getNumericValue() ==
         Approx(841.89));
   // The PNG's compressed data unchanged, with the PNG predictor.

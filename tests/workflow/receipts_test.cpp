@@ -95,7 +95,7 @@ std::string successful_entry(World& w, const std::string& job_id, size_t documen
   return {};
 }
 
-const sim::SimJobItem& item_of(const sim::SimJob& job, const std::string& entry) {
+sim::SimJobItem item_of(const sim::SimJob& job, const std::string& entry) {
   for (const auto& i : job.items)
     if (i.accounting_entry_id == entry) return i;
   throw std::runtime_error("no item " + entry);
@@ -165,7 +165,9 @@ TEST_CASE("workflow §2.8: an item with three receipts lands in a one-file SQLit
   CHECK_THAT(std::get<erp::SinkError>(second).message, Catch::Contains("takes one file"));
 
   // Every document of both jobs has at most one file.
-  for (const auto& d : *single->list()) CHECK(single->find(d.externalKey).value()->files.size() <= 1);
+  const auto listed = single->list();
+  REQUIRE(listed.ok());
+  for (const auto& d : *listed) CHECK(single->find(d.externalKey).value()->files.size() <= 1);
   check_exactly_once(w, 0);
 }
 
@@ -209,7 +211,7 @@ TEST_CASE("workflow §2.8/§3.2: required receipts that cannot become one PDF fa
   CHECK(s.jobs[0].documents_posted == 0);
   const auto job = w.pleo().job(*job2);
   REQUIRE(job);
-  const auto& reported = item_of(*job, entry);
+  const sim::SimJobItem reported = item_of(*job, entry);
   CHECK(reported.status == "failed");
   CHECK(reported.failure_reason_type == type);
   REQUIRE(reported.failure_reason);
@@ -229,7 +231,9 @@ TEST_CASE("workflow §4.3.3: a re-export posts only the document an earlier job 
   REQUIRE(w.run(0, ReexportPolicy::report_existing, &refusing).jobs.size() == 1);
   std::string entry;
   std::string invoice_id;
-  for (const auto& e : *w.ledger().entries(first_job)) {
+  const auto entries = w.ledger().entries(first_job);
+  REQUIRE(entries.ok());
+  for (const auto& e : *entries) {
     if (e.documents.size() == 2 && e.documents[0].state == ledger::State::posted &&
         e.documents[1].state == ledger::State::failed) {
       entry = e.accountingEntryId;
@@ -249,7 +253,9 @@ TEST_CASE("workflow §4.3.3: a re-export posts only the document an earlier job 
   REQUIRE(s.jobs.size() == 1);
   CHECK(s.jobs[0].documents_posted == 1);
   CHECK(recording.posted == std::vector<std::string>{entry + "/payment"});  // not the invoice again
-  const auto& item = item_of(*w.pleo().job(*job2), entry);
+  const auto job = w.pleo().job(*job2);
+  REQUIRE(job);
+  const sim::SimJobItem item = item_of(*job, entry);
   CHECK(item.status == "successful");
   CHECK(item.external_id == invoice_id);
   auto e = w.ledger().entry(*job2, entry);
@@ -326,7 +332,9 @@ TEST_CASE("workflow DESIGN §5: a document an expired job left uncertain is reso
     CHECK(posts == 1);
     CHECK(old_doc->state == ledger::State::posting);  // left in the expired job, which is over
   }
-  const auto& item = item_of(*w.pleo().job(*job2), left.accountingEntryId);
+  const auto job = w.pleo().job(*job2);
+  REQUIRE(job);
+  const sim::SimJobItem item = item_of(*job, left.accountingEntryId);
   CHECK(item.status == "successful");
   auto entry2 = w.ledger().entry(*job2, left.accountingEntryId);
   REQUIRE(entry2.ok());
@@ -335,5 +343,7 @@ TEST_CASE("workflow DESIGN §5: a document an expired job left uncertain is reso
   // The ERP holds each key of the job once (its keys are unique: a second post would have
   // been a conflict, which the recording sink does not count as posted).
   std::set<std::string> keys;
-  for (const auto& d : *w.company(0).erp->list()) CHECK(keys.insert(d.externalKey).second);
+  const auto in_erp_list = w.company(0).erp->list();
+  REQUIRE(in_erp_list.ok());
+  for (const auto& d : *in_erp_list) CHECK(keys.insert(d.externalKey).second);
 }
