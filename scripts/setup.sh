@@ -23,7 +23,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates dpkg-dev
   libsimdjson-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev
   catch2 libsqlite3-dev libcpp-httplib-dev libcli11-dev libtomlplusplus-dev libyaml-cpp-dev
-  libbenchmark-dev libdtl-dev libcsv-dev lua-check python3
+  libbenchmark-dev libdtl-dev libcsv-dev lua-check python3 libqpdf-dev
 )
 
 need_root() {

@@ -8,10 +8,12 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ledgerbridge.h"
 
@@ -128,6 +130,21 @@ class HostErp final : public ledgerbridge::Directory {
 
   const Callbacks& callbacks() const { return cb_; }
 
+  // What the host ERP takes as attachments (ledgerbridge_erp_set_capabilities; §2.8).
+  struct Attachments {
+    bool single = false;                              // one file per document: receipts merged into one PDF
+    int64_t max_bytes = 30 * 1024 * 1024;
+    std::vector<std::string> types;                   // MIME types; empty = any
+  };
+  void set_attachments(Attachments a) {
+    std::lock_guard lock(mu_);
+    attachments_ = std::move(a);
+  }
+  Attachments attachments() const {
+    std::lock_guard lock(mu_);
+    return attachments_;
+  }
+
   std::optional<ledgerbridge::Account> account(std::string_view code) override;
   std::optional<ledgerbridge::Vendor> vendor_by_code(std::string_view code) override;
   std::optional<ledgerbridge::Vendor> vendor_by_external_id(std::string_view id) override;
@@ -144,6 +161,8 @@ class HostErp final : public ledgerbridge::Directory {
   std::optional<nlohmann::json> query(ledgerbridge_directory_query query, std::string_view key,
                                       const std::string* key2 = nullptr);
   Callbacks cb_;
+  mutable std::mutex mu_;
+  Attachments attachments_;
 };
 
 // ledgerbridge_status_name for an int that may be out of the enum's range.

@@ -56,7 +56,14 @@ class HostSink final : public erp::Sink {
   explicit HostSink(std::shared_ptr<HostErp> erp) : erp_(erp), directory_(erp) {}
 
   std::string_view name() const override { return "host"; }
-  erp::Capabilities capabilities() const override { return {}; }
+  erp::Capabilities capabilities() const override {
+    const HostErp::Attachments a = erp_->attachments();
+    erp::Capabilities caps;
+    caps.single_attachment = a.single;
+    caps.max_attachment_bytes = a.max_bytes;
+    caps.attachment_types = a.types;
+    return caps;
+  }
 
   erp::SinkResult<erp::Posted> post(const posting::Document& document) override {
     const auto& cb = erp_->callbacks();

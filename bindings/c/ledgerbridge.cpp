@@ -118,6 +118,40 @@ ledgerbridge_status ledgerbridge_erp_new(ledgerbridge_directory_fn directory, le
 
 void ledgerbridge_erp_free(ledgerbridge_erp* erp) { delete erp; }
 
+ledgerbridge_status ledgerbridge_erp_set_capabilities(ledgerbridge_erp* erp, const char* capabilities_json,
+                                                      char** error) {
+  if (!erp) return argument(error, "ledgerbridge_erp_set_capabilities: erp is NULL");
+  if (!capabilities_json) return argument(error, "ledgerbridge_erp_set_capabilities: capabilities_json is NULL");
+  return guard(error, [&] {
+    auto bad = [](const std::string& why) {
+      return lb::capi::Failure(LEDGERBRIDGE_ERROR_ARGUMENT, "ledgerbridge_erp_set_capabilities: " + why);
+    };
+    const nlohmann::json j = nlohmann::json::parse(capabilities_json, nullptr, false);
+    if (!j.is_object()) throw bad("expected a JSON object");
+    lb::capi::HostErp::Attachments a;
+    for (const auto& [key, value] : j.items()) {
+      if (key == "singleAttachment") {
+        if (!value.is_boolean()) throw bad("singleAttachment must be true or false");
+        a.single = value.get<bool>();
+      } else if (key == "maxAttachmentBytes") {
+        if (!value.is_number_integer() || value.get<int64_t>() <= 0)
+          throw bad("maxAttachmentBytes must be a positive integer");
+        a.max_bytes = value.get<int64_t>();
+      } else if (key == "attachmentTypes") {
+        if (!value.is_array()) throw bad("attachmentTypes must be an array of MIME types");
+        for (const auto& t : value) {
+          if (!t.is_string() || t.get<std::string>().find('/') == std::string::npos)
+            throw bad("attachmentTypes must be an array of MIME types");
+          a.types.push_back(t.get<std::string>());
+        }
+      } else {
+        throw bad("unknown key '" + key + "' (singleAttachment, maxAttachmentBytes, attachmentTypes)");
+      }
+    }
+    erp->erp->set_attachments(std::move(a));
+  });
+}
+
 ledgerbridge_status ledgerbridge_pack_load(ledgerbridge_engine* engine, const char* path, const char* settings_json,
                                            const char* directory_path, ledgerbridge_erp* erp, ledgerbridge_pack** out,
                                            char** error) {

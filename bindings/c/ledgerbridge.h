@@ -14,7 +14,8 @@
  *    Strings given to the library are copied; the caller keeps ownership. Strings returned by
  *    accessors (const char*) belong to the handle and live as long as it does.
  *  - Strings are UTF-8. JSON in is NUL-terminated unless a length is taken.
- *  - Symbols are versioned (LEDGERBRIDGE_1; the run functions LEDGERBRIDGE_1.1); only
+ *  - Symbols are versioned (LEDGERBRIDGE_1; the run functions LEDGERBRIDGE_1.1;
+ *    ledgerbridge_erp_set_capabilities LEDGERBRIDGE_1.2); only
  *    ledgerbridge_* is exported.
  */
 #ifndef LEDGERBRIDGE_H
@@ -175,6 +176,15 @@ LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_erp_new(ledgerbridge_directory
 /* Drops the caller's reference; packs and runs given it keep theirs. Not thread-safe with a
  * ledgerbridge_pack_load or ledgerbridge_run_set_erp that is using the same handle. */
 LEDGERBRIDGE_API void ledgerbridge_erp_free(ledgerbridge_erp* erp);
+/* What the ERP takes as attachments (receipts, domain brief §2.8), as a JSON object; every key is
+ * optional: {"singleAttachment": true, "maxAttachmentBytes": 10485760, "attachmentTypes":
+ * ["application/pdf", "image/jpeg"]}. singleAttachment: one file per document, so a run merges
+ * an item's receipts into one PDF before calling upload. attachmentTypes: none = any; a JPEG or
+ * PNG of another type is converted to PDF when PDF is accepted. Default: several files, any
+ * type, 30 MB each. Replaces the previous setting; runs already given the ERP see it. An unknown
+ * key or a wrong value is LEDGERBRIDGE_ERROR_ARGUMENT. Thread-safe. (LEDGERBRIDGE_1.2) */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_erp_set_capabilities(ledgerbridge_erp* erp,
+                                                                       const char* capabilities_json, char** error);
 
 /* ---- rule packs --------------------------------------------------------------------------- */
 

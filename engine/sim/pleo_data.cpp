@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 
+#include "sim/receipt_files.hpp"
 #include "sim/world.hpp"
 
 namespace lb::sim::pleo {
@@ -43,50 +44,6 @@ std::string title_case(std::string_view code) {
   std::string s;
   for (size_t i = 0; i < code.size(); ++i)
     s += static_cast<char>(i == 0 ? code[i] : std::tolower(static_cast<unsigned char>(code[i])));
-  return s;
-}
-
-// --- file bytes -------------------------------------------------------------------------------
-
-uint32_t crc32(std::string_view data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t n = 0; n < 256; ++n) {
-      uint32_t c = n;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[n] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-void put_be32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xFF);
-}
-
-std::string png_chunk(std::string_view type, std::string_view data) {
-  std::string c;
-  put_be32(c, static_cast<uint32_t>(data.size()));
-  std::string body(type);
-  body += data;
-  c += body;
-  put_be32(c, crc32(body));
-  return c;
-}
-
-// Printable filler that differs per file.
-std::string filler(uint64_t seed, size_t n) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string s;
-  s.reserve(n);
-  uint64_t x = seed;
-  while (s.size() < n) {
-    x = splitmix(x);
-    for (int i = 0; i < 10 && s.size() < n; ++i) s += kAlphabet[(x >> (i * 6)) & 63];
-  }
   return s;
 }
 
@@ -139,57 +96,9 @@ std::string adapt_item(Json& item, const std::string& company_id, bool scope_ids
 }
 
 std::string file_bytes(std::string_view file_id, std::string_view type, int64_t size) {
-  const size_t n = size > 0 ? static_cast<size_t>(size) : 0;
-  const uint64_t seed = fnv1a(file_id);
-  std::string head, tail;
-  if (type == "application/pdf") {
-    head = fmt::format(
-        "%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-        "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"
-        "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n"
-        "% receipt {}\n",
-        file_id);
-    tail = "\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
-  } else if (type == "image/png") {
-    head = std::string("\x89PNG\r\n\x1a\n", 8);
-    std::string ihdr;
-    put_be32(ihdr, 1);
-    put_be32(ihdr, 1);
-    ihdr += std::string("\x08\x06\x00\x00\x00", 5);  // 8-bit RGBA, 1x1
-    head += png_chunk("IHDR", ihdr);
-    head += png_chunk("IDAT", std::string("\x78\x9c\x63\x00\x01\x00\x00\x05\x00\x01", 10));
-    tail = png_chunk("IEND", "");
-    // The filler goes into a tEXt chunk so the file stays a valid PNG at any size >= 69 bytes.
-    const size_t overhead = head.size() + tail.size() + 12 + 8;  // chunk frame + "Comment\0"
-    if (n > overhead) {
-      const std::string text = "Comment" + std::string(1, '\0') + filler(seed, n - overhead);
-      head += png_chunk("tEXt", text);
-      std::string out = head + tail;
-      return out;
-    }
-  } else if (type == "image/jpeg" || type == "image/jpg") {
-    head = std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 20);
-    tail = std::string("\xFF\xD9", 2);
-    // Filler as COM segments (each at most 65533 payload bytes).
-    std::string body;
-    size_t room = n > head.size() + tail.size() ? n - head.size() - tail.size() : 0;
-    uint64_t s = seed;
-    while (room >= 5) {
-      const size_t payload = std::min<size_t>(room - 4, 65533);
-      body += "\xFF\xFE";
-      body += static_cast<char>(((payload + 2) >> 8) & 0xFF);
-      body += static_cast<char>((payload + 2) & 0xFF);
-      body += filler(s++, payload);
-      room -= payload + 4;
-    }
-    body += std::string(room, '\0');  // fewer than 5 bytes left: padding before EOI
-    return head + body + tail;
-  }
-  std::string out = head;
-  if (out.size() + tail.size() < n) out += filler(seed, n - out.size() - tail.size());
-  out += tail;
-  out.resize(n, '\n');
-  return out;
+  // Real receipts (sim/receipt_files.hpp) for the types Pleo's receipts come in; printable
+  // filler for the others (Word, Excel, text), of exactly `size` bytes.
+  return receipt_file(fnv1a(file_id), type, size);
 }
 
 MasterData make_master_data(const std::string& company_id) {

@@ -34,8 +34,9 @@ struct FileInfo {
 std::string adapt_item(Json& item, const std::string& company_id, bool scope_ids, bool escape_non_ascii,
                        std::map<std::string, FileInfo>& files);
 
-// Bytes of a fake but well-formed-looking file of `type` and exactly `size` bytes, the same
-// for the same id.
+// The bytes of a file of `type`, the same for the same id: a real JPEG, PNG or PDF receipt
+// (sim/receipt_files.hpp) of exactly `size` bytes when `size` is at least the receipt's own
+// size (a few KB), and printable filler of exactly `size` bytes for other types.
 std::string file_bytes(std::string_view file_id, std::string_view type, int64_t size);
 
 // Master data of one company, per the master-data OpenAPI files.

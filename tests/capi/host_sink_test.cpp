@@ -115,3 +115,32 @@ TEST_CASE("host sink: missing callbacks are errors, and the sink keeps the ERP a
   sink.reset();
   CHECK(host.released == 1);  // the host's release runs when the last user goes
 }
+
+TEST_CASE("host sink §2.8: the host ERP's attachment capabilities reach the workflow", "[capi][erp]") {
+  sink_host host{};
+  Erp erp(host);
+  auto sink = lb::capi::make_sink(*erp.handle);
+  CHECK_FALSE(sink->capabilities().single_attachment);  // default: several files, any type
+  CHECK(sink->capabilities().attachment_types.empty());
+  char* error = nullptr;
+  REQUIRE(ledgerbridge_erp_set_capabilities(
+              erp.handle, R"({"singleAttachment": true, "maxAttachmentBytes": 5000, "attachmentTypes": ["application/pdf"]})",
+              &error) == LEDGERBRIDGE_OK);
+  CHECK(error == nullptr);
+  const lb::erp::Capabilities caps = sink->capabilities();  // a sink made before sees it too
+  CHECK(caps.single_attachment);
+  CHECK(caps.max_attachment_bytes == 5000);
+  CHECK(caps.attachment_types == std::vector<std::string>{"application/pdf"});
+
+  for (const char* bad : {"[]", R"({"singleAttachment": 1})", R"({"maxAttachmentBytes": -1})",
+                          R"({"attachmentTypes": ["pdf"]})", R"({"single": true})", "not json"}) {
+    INFO(bad);
+    CHECK(ledgerbridge_erp_set_capabilities(erp.handle, bad, &error) == LEDGERBRIDGE_ERROR_ARGUMENT);
+    REQUIRE(error != nullptr);
+    CHECK(std::string(error).rfind("ledgerbridge_erp_set_capabilities: ", 0) == 0);
+    ledgerbridge_free(error);
+    error = nullptr;
+  }
+  CHECK(sink->capabilities().single_attachment);  // a refused setting changes nothing
+  CHECK(ledgerbridge_erp_set_capabilities(nullptr, "{}", nullptr) == LEDGERBRIDGE_ERROR_ARGUMENT);
+}

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -180,7 +181,7 @@ TEST_CASE("host sink: forwards every call to the host's callbacks", "[erp]") {
   CHECK_THAT(none.message, Catch::Contains("no post callback"));
 }
 
-TEST_CASE("sink factory: sqlite and jsonl are built in; http is named when absent", "[erp]") {
+TEST_CASE("sink factory: sqlite and jsonl are built in; unknown kinds are named", "[erp]") {
   ScratchDir dir("factory");
   lb::erp::SinkConfig sqlite{.kind = "sqlite", .path = dir.file("erp.sqlite")};
   auto missing = lb::erp::make_sink(sqlite);
@@ -200,7 +201,8 @@ TEST_CASE("sink factory: sqlite and jsonl are built in; http is named when absen
   CHECK_THAT(unknown.error().message, Catch::Contains("unknown sink kind 'ftp'"));
 
   auto http = lb::erp::make_sink({.kind = "http"});
-  if (!http.ok()) CHECK_THAT(http.error().message, Catch::Contains("'http'"));
+  REQUIRE_FALSE(http.ok());
+  CHECK_THAT(http.error().message, Catch::Contains("sink http"));
 
   lb::erp::register_sink_factory("test-host", [](const lb::erp::SinkConfig& c) -> lb::Result<std::unique_ptr<lb::erp::Sink>> {
     lb::erp::HostCallbacks cb;
@@ -210,4 +212,49 @@ TEST_CASE("sink factory: sqlite and jsonl are built in; http is named when absen
   auto registered = lb::erp::make_sink({.kind = "test-host", .options = {{"name", "mine"}}});
   REQUIRE(registered.ok());
   CHECK((*registered)->name() == "mine");
+}
+
+TEST_CASE("sink factory §2.8: attachment capabilities are settings of every built-in kind; http is built in",
+          "[erp]") {
+  ScratchDir dir("factory-caps");
+  const std::map<std::string, std::string> settings{
+      {"single_attachment", "true"}, {"max_attachment_bytes", "1000"}, {"attachment_types", "application/pdf, image/png"}};
+  auto caps = lb::erp::capabilities_from(settings);
+  REQUIRE(caps.ok());
+  CHECK(caps->single_attachment);
+  CHECK(caps->max_attachment_bytes == 1000);
+  CHECK(caps->attachment_types == std::vector<std::string>{"application/pdf", "image/png"});
+  CHECK(lb::erp::capabilities_from({{"attachment_types", ""}})->attachment_types.empty());  // any type
+  CHECK_THAT(lb::erp::capabilities_from({{"single_attachment", "yes"}}).error().message,
+             Catch::Contains("single_attachment must be true or false"));
+  CHECK_THAT(lb::erp::capabilities_from({{"max_attachment_bytes", "10MB"}}).error().message,
+             Catch::Contains("max_attachment_bytes must be a positive number"));
+  CHECK_THAT(lb::erp::capabilities_from({{"attachment_types", "pdf"}}).error().message,
+             Catch::Contains("'pdf' is not a MIME type"));
+
+  lb::erp::SinkConfig sqlite{.kind = "sqlite", .path = dir.file("erp.sqlite"), .options = settings};
+  sqlite.sqlite.create = true;
+  auto s = lb::erp::make_sink(sqlite);
+  REQUIRE(s.ok());
+  CHECK((*s)->capabilities().single_attachment);
+  auto j = lb::erp::make_sink({.kind = "jsonl", .path = dir.file("out.jsonl"), .options = settings});
+  REQUIRE(j.ok());
+  CHECK((*j)->capabilities().max_attachment_bytes == 1000);
+
+  auto h = lb::erp::make_sink({.kind = "http", .options = {{"url", "http://127.0.0.1:9/documents"},
+                                                         {"single_attachment", "true"},
+                                                         {"authorization", "env:LB_TEST_NO_SUCH_VARIABLE_SET"}}});
+  REQUIRE_FALSE(h.ok());  // the secret reference must resolve
+  CHECK_THAT(h.error().message, Catch::Contains("sink http: authorization"));
+  auto http = lb::erp::make_sink({.kind = "http", .options = {{"url", "http://127.0.0.1:9/documents"},
+                                                            {"single_attachment", "true"}}});
+  REQUIRE(http.ok());
+  CHECK((*http)->name() == "http");
+  CHECK((*http)->capabilities().single_attachment);
+  auto no_url = lb::erp::make_sink({.kind = "http"});
+  REQUIRE_FALSE(no_url.ok());
+  CHECK_THAT(no_url.error().message, Catch::Contains("'url' is required"));
+  auto bad = lb::erp::make_sink({.kind = "sqlite", .path = dir.file("erp.sqlite"), .options = {{"single_attachment", "1"}}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("sink sqlite: erp setting single_attachment"));
 }

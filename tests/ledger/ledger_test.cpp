@@ -336,6 +336,87 @@ TEST_CASE("ledger: re-export detection finds what an earlier job posted", "[ledg
   CHECK((*again)->documents.at(0).postedBy == PostedBy::earlier_job);
 }
 
+// An AP card purchase is two documents: the invoice (key e1) and its payment (e1/payment).
+static std::vector<lb::posting::Document> invoice_and_payment(const std::string& id) {
+  lb::posting::Document invoice = lb::testing::ap_invoice(id);
+  lb::posting::Document payment = journal(id, 40000, "2000", "5810");
+  payment.kind = lb::posting::DocumentKind::ap_payment;
+  payment.externalKey = id + "/payment";
+  return {invoice, payment};
+}
+
+TEST_CASE("ledger §4.3.3: an entry counts as posted by an earlier job only when all its documents were",
+          "[ledger]") {
+  ScratchDir dir("ledger");
+  auto l = open_ok(dir.file("ledger.sqlite"));
+  for (const char* job : {"job-1", "job-2", "job-3"}) require_ok(l->record_job(job, "c"));
+
+  // Job 1: the invoice reached the ERP, the ERP refused the payment; the item failed.
+  require_ok(l->record_decided("job-1", "e1", "{}", invoice_and_payment("e1")));
+  require_ok(l->mark_posting("job-1", "e1"));
+  require_ok(l->mark_posted("job-1", "e1", "INV-1", "u1"));
+  require_ok(l->mark_posting("job-1", "e1/payment"));
+  require_ok(l->mark_failed("job-1", "e1", {"accounting_system_validation_failure", "closed period"}, "e1/payment"));
+
+  auto prior = l->posted_in_earlier_job("e1", "job-2");
+  REQUIRE(prior.ok());
+  CHECK_FALSE(prior->has_value());  // half an entry is not the entry posted
+  auto partial = l->earlier_posted_documents("e1", "job-2");
+  REQUIRE(partial.ok());
+  REQUIRE(partial->size() == 1);
+  CHECK(partial->at(0).externalKey == "e1");
+  CHECK(partial->at(0).externalId == "INV-1");
+  CHECK(partial->at(0).jobId == "job-1");
+  CHECK(l->earlier_posted_documents("e1", "job-1")->empty());  // the current job's own do not count
+
+  // Job 2 (the re-export) reuses the invoice and posts the payment: now the entry is posted.
+  require_ok(l->record_decided("job-2", "e1", "{}", invoice_and_payment("e1")));
+  require_ok(l->mark_posted("job-2", "e1", "INV-1", "u1", PostedBy::earlier_job));
+  auto half = l->posted_in_earlier_job("e1", "job-3");
+  REQUIRE(half.ok());
+  CHECK_FALSE(half->has_value());  // job 2 has the invoice only, so far
+  require_ok(l->mark_posting("job-2", "e1/payment"));
+  require_ok(l->mark_posted("job-2", "e1/payment", "PAY-1"));
+  auto full = l->posted_in_earlier_job("e1", "job-3");
+  REQUIRE(full.ok());
+  REQUIRE(full->has_value());
+  CHECK((*full)->jobId == "job-2");
+  REQUIRE((*full)->documents.size() == 2);
+  CHECK((*full)->documents[0].externalId == "INV-1");
+  CHECK((*full)->documents[1].externalId == "PAY-1");
+  // Per key, the newest: the invoice as job 2 recorded it (reused), the payment.
+  auto both = l->earlier_posted_documents("e1", "job-3");
+  REQUIRE(both.ok());
+  REQUIRE(both->size() == 2);
+  CHECK(both->at(0).jobId == "job-2");
+  CHECK(both->at(0).postedBy == PostedBy::earlier_job);
+  CHECK(both->at(1).externalKey == "e1/payment");
+}
+
+TEST_CASE("ledger DESIGN §5: documents another job left uncertain are listed per entry", "[ledger]") {
+  ScratchDir dir("ledger");
+  auto l = open_ok(dir.file("ledger.sqlite"));
+  for (const char* job : {"job-1", "job-2"}) require_ok(l->record_job(job, "c"));
+  require_ok(l->record_decided("job-1", "e1", "{}", invoice_and_payment("e1")));
+  require_ok(l->mark_posting("job-1", "e1"));  // then job 1 stopped, and Pleo expired it
+  require_ok(l->record_decided("job-1", "e2", "{}", {journal("e2")}));
+  require_ok(l->mark_posting("job-1", "e2"));
+
+  auto other = l->uncertain_of_entry("e1", "job-2");
+  REQUIRE(other.ok());
+  REQUIRE(other->size() == 1);
+  CHECK(other->at(0).jobId == "job-1");
+  CHECK(other->at(0).externalKey == "e1");
+  CHECK(l->uncertain_of_entry("e1", "job-1")->empty());  // the job's own: recover() handles those
+  CHECK(l->uncertain_of_entry("e3", "job-2")->empty());
+
+  // Found in the ERP: recorded in job 1, where it was left; then it is an earlier posting.
+  require_ok(l->mark_posted("job-1", "e1", "INV-9", "", PostedBy::lookup));
+  CHECK(l->uncertain_of_entry("e1", "job-2")->empty());
+  CHECK(l->earlier_posted_documents("e1", "job-2")->size() == 1);
+  CHECK_FALSE(l->posted_in_earlier_job("e1", "job-2")->has_value());  // the payment never went out
+}
+
 TEST_CASE("ledger: attachment keys are recorded once per document", "[ledger]") {
   ScratchDir dir("ledger");
   auto l = open_ok(dir.file("ledger.sqlite"));

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "erp/factory.hpp"
 #include "workflow/config.hpp"
 #include "workflow/runner.hpp"
 #include "workflow_test_util.hpp"
@@ -52,6 +53,46 @@ requests_per_minute = 120
   CHECK(co.reexport == ReexportPolicy::fail);
   CHECK(co.attachments_required);
   CHECK(co.requests_per_minute == 120);
+}
+
+TEST_CASE("workflow config §2.8: the ERP's attachment settings reach the sink", "[workflow]") {
+  ScratchDir dir("wf-config-attachments");
+  const auto path = write(dir, "lb.toml", R"(
+[[companies]]
+id = "6513270e-269e-4d37-b2a7-4de452e6b438"
+pleo = "sim"
+rules = "rules/acme"
+erp = { kind = "sqlite", path = "erp.sqlite", single_attachment = true, max_attachment_bytes = 5000000, attachment_types = ["application/pdf", "image/jpeg"] }
+)");
+  auto c = load_config(path);
+  INFO((c ? "" : c.error().message));
+  REQUIRE(c.ok());
+  const CompanyConfig& co = c->companies.at(0);
+  CHECK(co.erp_options.at("single_attachment") == "true");
+  CHECK(co.erp_options.at("max_attachment_bytes") == "5000000");
+  CHECK(co.erp_options.at("attachment_types") == "application/pdf,image/jpeg");
+  // As run_once builds it.
+  erp::SinkConfig sink{.kind = co.erp_kind, .path = co.erp_path, .directory = co.erp_directory};
+  sink.options = co.erp_options;
+  sink.sqlite.create = true;
+  auto made = erp::make_sink(sink);
+  INFO((made ? "" : made.error().message));
+  REQUIRE(made.ok());
+  const erp::Capabilities caps = (*made)->capabilities();
+  CHECK(caps.single_attachment);
+  CHECK(caps.max_attachment_bytes == 5000000);
+  CHECK(caps.attachment_types == std::vector<std::string>{"application/pdf", "image/jpeg"});
+
+  const auto bad = write(dir, "bad.toml", R"(
+[[companies]]
+id = "c1"
+pleo = "sim"
+rules = "r"
+erp = { kind = "sqlite", path = "erp.sqlite", single_attachment = 1.5 }
+)");
+  auto refused = load_config(bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("bad.toml:6: erp setting 'single_attachment'"));
 }
 
 TEST_CASE("workflow config: errors name the file, the line and the key", "[workflow]") {

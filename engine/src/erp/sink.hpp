@@ -4,6 +4,7 @@
 // (SQLite ERP, JSON lines, HTTP) and the host sink of the C ABI implement this interface.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "model/directory.hpp"
+#include "model/result.hpp"
 #include "posting/document.hpp"
 
 namespace lb::erp {
@@ -53,6 +55,12 @@ struct Capabilities {
   bool single_attachment = false;  // the ERP takes one file per document: merge into one PDF
   bool drafts = true;              // the ERP can hold unposted drafts
 };
+
+// Capabilities from a sink's text settings (the `erp = {...}` table of the configuration), over
+// `base`: single_attachment = true | false, max_attachment_bytes = a positive integer,
+// attachment_types = MIME types separated by commas ("" = any). Other keys belong to the sink
+// kind and are left alone. A bad value is an error naming the key.
+Result<Capabilities> capabilities_from(const std::map<std::string, std::string>& settings, Capabilities base = {});
 
 class Sink {
  public:

@@ -591,6 +591,16 @@ SinkResult<std::monostate> SqliteErp::upload_attachment(const Posted& document, 
                      fmt::format("attachment {} refused: no document {}", attachment.key, document.externalId));
       id = q->int64(0);
     }
+    if (caps.single_attachment) {
+      // An ERP that takes one file per document (§2.8): a second file is refused, the same key
+      // again is the same file.
+      auto other = impl.db.prepare("SELECT key FROM attachments WHERE document_id = ?1 AND key <> ?2 LIMIT 1");
+      other->bind(1, id).bind(2, attachment.key);
+      if (other->step())
+        return error(ErrorKind::attachment,
+                     fmt::format("attachment {} refused: document {} takes one file and already has {}",
+                                 attachment.key, document.externalId, other->text(0)));
+    }
     // Same key twice for a document: the file is there already; never attach it twice (§2.8).
     auto q = impl.db.prepare(
         "INSERT INTO attachments (document_id, key, type, size, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -788,6 +798,23 @@ Result<std::optional<StoredDocument>> SqliteErp::find(std::string_view key) cons
     return std::optional<StoredDocument>(std::move(out));
   } catch (const sqlite::Failure& e) {
     return Error{impl.where("find") + ": " + e.message};
+  }
+}
+
+Result<std::optional<std::string>> SqliteErp::attachment_bytes(std::string_view key_or_external_id,
+                                                                std::string_view attachment_key) const {
+  auto& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  try {
+    auto q = impl.db.prepare(
+        "SELECT a.bytes FROM attachments a JOIN documents d ON d.id = a.document_id "
+        "WHERE (d.external_key = ?1 OR d.external_id = ?1) AND a.key = ?2 AND a.bytes IS NOT NULL "
+        "ORDER BY d.external_key = ?1 DESC LIMIT 1");
+    q->bind(1, key_or_external_id).bind(2, attachment_key);
+    if (!q->step()) return std::optional<std::string>{};
+    return std::optional<std::string>(q->blob(0));
+  } catch (const sqlite::Failure& e) {
+    return Error{impl.where("read attachment") + ": " + e.message};
   }
 }
 

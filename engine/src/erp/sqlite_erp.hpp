@@ -9,6 +9,8 @@
 //   - it keeps the document's externalKey UNIQUE, so a second post of the same key is a
 //     ErrorKind::conflict and never a second row, and lookup(externalKey) finds it (DESIGN §5);
 //   - attachments are unique per (document, key): uploading a key twice stores it once (§2.8);
+//     with capabilities.single_attachment a document takes one file and a second is refused,
+//     like an ERP whose documents have one attachment slot;
 //   - its directory() answers the rules' look-ups from the same file (model::Directory).
 // Deterministic fault injection (SqliteErpFaults) lets tests and demos exercise the workflow's
 // recovery paths: an unreachable ERP, and the dangerous one, a timeout after the write
@@ -118,6 +120,10 @@ class SqliteErp final : public Sink {
   // By externalKey or by external id.
   Result<std::optional<StoredDocument>> find(std::string_view key_or_external_id) const;
   Result<std::vector<DocumentSummary>> list() const;
+  // The stored bytes of one attachment of a document (by externalKey or external id); nullopt
+  // when there is none, or only its size and hash were kept (store_attachment_bytes false).
+  Result<std::optional<std::string>> attachment_bytes(std::string_view key_or_external_id,
+                                                      std::string_view attachment_key) const;
 
   struct Impl;
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <ctime>
@@ -698,17 +699,51 @@ Result<std::optional<PriorPosting>> Ledger::posted_in_earlier_job(std::string_vi
   return impl_->read<std::optional<PriorPosting>>("find earlier posting", [&]() -> std::optional<PriorPosting> {
     std::string job;
     {
+      // Only a job in which every document of the entry has an external id (§4.3.3: an AP
+      // invoice posted without its payment is not the entry posted).
       auto q = impl_->rdb().prepare(
-          "SELECT job_id FROM documents WHERE accounting_entry_id = ?1 AND external_id IS NOT NULL AND job_id <> ?2 "
-          "ORDER BY posted_at DESC, rowid DESC LIMIT 1");
+          "SELECT job_id FROM documents WHERE accounting_entry_id = ?1 AND job_id <> ?2 GROUP BY job_id "
+          "HAVING COUNT(*) = COUNT(external_id) ORDER BY MAX(posted_at) DESC, MAX(rowid) DESC LIMIT 1");
       q->bind(1, accounting_entry_id).bind(2, current_job);
       if (!q->step()) return std::nullopt;
       job = q->text(0);
     }
-    PriorPosting prior{job, {}};
-    for (auto& d : impl_->load_documents(job, accounting_entry_id))
-      if (d.externalId) prior.documents.push_back(std::move(d));
-    return prior;
+    return PriorPosting{job, impl_->load_documents(job, accounting_entry_id)};
+  });
+}
+
+Result<std::vector<DocumentRecord>> Ledger::earlier_posted_documents(std::string_view accounting_entry_id,
+                                                                     std::string_view current_job) const {
+  return impl_->read<std::vector<DocumentRecord>>("find earlier documents", [&] {
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM documents WHERE accounting_entry_id = ?1 AND job_id <> ?2 AND external_id IS NOT NULL "
+        "ORDER BY idx, external_key, posted_at DESC, rowid DESC",
+        kDocumentColumns);
+    auto q = impl_->rdb().prepare(sql.c_str());
+    q->bind(1, accounting_entry_id).bind(2, current_job);
+    std::vector<DocumentRecord> out;
+    while (q->step()) {
+      DocumentRecord d = read_document(*q);
+      // The newest per key comes first.
+      const bool seen = std::any_of(out.begin(), out.end(), [&](const DocumentRecord& o) { return o.externalKey == d.externalKey; });
+      if (!seen) out.push_back(std::move(d));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<DocumentRecord>> Ledger::uncertain_of_entry(std::string_view accounting_entry_id,
+                                                               std::string_view current_job) const {
+  return impl_->read<std::vector<DocumentRecord>>("list uncertain documents of an entry", [&] {
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM documents WHERE state = 'posting' AND accounting_entry_id = ?1 AND job_id <> ?2 "
+        "ORDER BY posting_at, job_id, external_key",
+        kDocumentColumns);
+    auto q = impl_->rdb().prepare(sql.c_str());
+    q->bind(1, accounting_entry_id).bind(2, current_job);
+    std::vector<DocumentRecord> out;
+    while (q->step()) out.push_back(read_document(*q));
+    return out;
   });
 }
 

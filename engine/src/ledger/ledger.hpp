@@ -118,10 +118,11 @@ struct JobRecord {
   std::optional<std::string> finalSentAt{};
 };
 
-// What an earlier job posted for an accountingEntryId (re-export detection, §4.3.3).
+// What an earlier job posted for an accountingEntryId (re-export detection, §4.3.3): every
+// document that job decided for the entry reached the ERP.
 struct PriorPosting {
   std::string jobId;
-  std::vector<DocumentRecord> documents;  // those with an external id, in index order
+  std::vector<DocumentRecord> documents;  // all of the entry's documents in that job, in index order
 };
 
 struct Failure {
@@ -196,10 +197,21 @@ class Ledger {
   Result<std::vector<EntryRecord>> entries(std::string_view job_id, std::optional<State> state = std::nullopt) const;
   // Documents left in `posting`: of one job, or of every job when job_id is empty.
   Result<std::vector<DocumentRecord>> uncertain(std::string_view job_id = {}) const;
-  // The newest job other than `current_job` whose documents for this accountingEntryId reached
-  // the ERP (an external id is recorded), or nullopt.
+  // The newest job other than `current_job` in which *every* document of this accountingEntryId
+  // reached the ERP (an external id is recorded for each), or nullopt. An entry of two documents
+  // (AP invoice + payment) whose payment never got there is not posted: see
+  // earlier_posted_documents for what was (§4.3.3).
   Result<std::optional<PriorPosting>> posted_in_earlier_job(std::string_view accounting_entry_id,
                                                             std::string_view current_job) const;
+  // The documents of this accountingEntryId that jobs other than `current_job` got into the ERP
+  // (an external id is recorded), one per externalKey (the newest), in index order: a re-export
+  // reuses them and posts only the missing ones.
+  Result<std::vector<DocumentRecord>> earlier_posted_documents(std::string_view accounting_entry_id,
+                                                               std::string_view current_job) const;
+  // Documents of this accountingEntryId left in `posting` by jobs other than `current_job`
+  // (e.g. a job Pleo expired before it was resumed): uncertain until looked up in the ERP.
+  Result<std::vector<DocumentRecord>> uncertain_of_entry(std::string_view accounting_entry_id,
+                                                         std::string_view current_job) const;
   // Attachment keys already uploaded for the document with this externalKey (any job).
   Result<std::vector<std::string>> attachments_done(std::string_view external_key) const;
 

@@ -96,9 +96,25 @@ Result<Config> load_config(const fs::path& file) {
       r.string(*erp, "directory", d, false);
       c.erp_path = r.path(p).string();
       c.erp_directory = r.path(d).string();
-      for (const auto& [k, v] : *erp)
-        if (k != "kind" && k != "path" && k != "directory" && v.is_string())
-          c.erp_options[std::string(k.str())] = v.as_string()->get();
+      // Every other setting goes to the sink as text (erp::make_sink reads them): strings as
+      // they are, true/false, integers, and arrays of strings joined with commas
+      // (attachment_types = ["application/pdf", "image/jpeg"]).
+      for (const auto& [k, v] : *erp) {
+        if (k == "kind" || k == "path" || k == "directory") continue;
+        std::string& out = c.erp_options[std::string(k.str())];
+        if (v.is_string()) {
+          out = v.as_string()->get();
+        } else if (v.is_boolean()) {
+          out = v.as_boolean()->get() ? "true" : "false";
+        } else if (v.is_integer()) {
+          out = std::to_string(v.as_integer()->get());
+        } else if (const auto* list = v.as_array(); list && (list->empty() || list->is_homogeneous(toml::node_type::string))) {
+          for (const auto& item : *list) out += (out.empty() ? "" : ",") + item.as_string()->get();
+        } else if (r.error.empty()) {
+          r.error = fmt::format("{}: erp setting '{}' must be text, true/false, a number or a list of text",
+                                r.where(v), k.str());
+        }
+      }
     } else if (r.error.empty()) {
       r.error = fmt::format("{}: 'erp' is required (e.g. erp = {{ kind = \"sqlite\", path = \"erp.sqlite\" }})", r.where(*t));
     }

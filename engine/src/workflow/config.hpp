@@ -12,6 +12,10 @@
 //   # or: oauth = { client_id = "...", client_secret = "env:...", token_url = "...", token_file = "..." }
 //   rules = "rules/example-nordic"
 //   erp = { kind = "sqlite", path = "var/acme-erp.sqlite" }   # sqlite | jsonl | http
+//   # every kind also takes the ERP's attachment capabilities (§2.8, erp::capabilities_from):
+//   #   single_attachment = true (merge receipts into one PDF), max_attachment_bytes = N,
+//   #   attachment_types = ["application/pdf", "image/jpeg"]
+//   # http: url = "https://erp/api/documents", authorization = "env:ERP_TOKEN", directory = "..."
 //   reexport = "report_existing"         # or post_again, fail (§4.3)
 //   attachments = true                   # fetch receipts and attach them (§2.8)
 //   attachments_required = false         # a receipt that cannot be fetched fails the item

@@ -14,6 +14,7 @@
 #include "model/json_writer.hpp"
 #include "posting/document.hpp"
 #include "rules/outcome.hpp"
+#include "workflow/receipts.hpp"
 
 namespace lb::workflow {
 
@@ -27,8 +28,6 @@ const char* to_string(ReexportPolicy policy) {
 }
 
 namespace {
-
-constexpr int64_t kMaxReceiptBytes = 30 * 1024 * 1024;  // §2.8: Pleo's own limit per file
 
 std::string now_iso() {
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -240,7 +239,10 @@ class JobRun {
     }
 
     if (!entry) {
-      // §4.3: an entry an earlier job already posted.
+      // DESIGN §5: what an earlier job left uncertain (e.g. a job Pleo expired before it was
+      // resumed) is looked up first, so that it counts as posted if the ERP has it.
+      if (!resolve_earlier_uncertain(id)) return false;
+      // §4.3: an entry an earlier job already posted (every one of its documents).
       auto prior = ledger_.posted_in_earlier_job(id, job_.id);
       if (!ledger_ok(prior, "earlier postings")) return false;
       if (prior->has_value() && run_.reexport != ReexportPolicy::post_again) return reexport(id, **prior);
@@ -262,6 +264,20 @@ class JobRun {
         ++s_.reexports;
       }
     }
+    // §4.3.3: documents of this entry an earlier job got into the ERP (an AP invoice whose
+    // payment did not follow) are reused, not posted again; only the missing ones are posted.
+    auto earlier_docs = ledger_.earlier_posted_documents(id, job_.id);
+    if (!ledger_ok(earlier_docs, "earlier documents")) return false;
+    std::map<std::string, const ledger::DocumentRecord*> earlier;
+    for (const auto& d : *earlier_docs) earlier[d.externalKey] = &d;
+    if (!entry) {
+      for (auto& doc : documents) {
+        const auto it = earlier.find(doc.externalKey);
+        if (it == earlier.end()) continue;
+        // The ledger keeps what the ERP holds, not today's decision for it.
+        if (auto parsed = posting::parse_document_json(it->second->documentJson)) doc = std::move(*parsed);
+      }
+    }
     if (documents.empty()) {
       if (!ledger_ok(ledger_.record_decided(job_.id, id, outcome_json, {}), "decided")) return false;
       ++s_.skipped;
@@ -270,14 +286,15 @@ class JobRun {
 
     // §2.8: receipts are fetched before anything is posted, so a required receipt that cannot
     // be had fails the item with nothing in the ERP.
-    std::vector<std::pair<posting::Attachment, std::string>> receipts;
+    // Merged into one PDF here when the sink takes one file per document (workflow/receipts).
+    std::vector<Receipt> receipts;
     if (run_.attachments && !documents.front().attachments.empty()) {
-      std::string failure_type, failure;
-      fetch_receipts(documents.front(), receipts, failure_type, failure);
-      if (!failure.empty()) {
-        if (run_.attachments_required) return fail_item(id, outcome_json, failure_type, failure);
-        spdlog::warn("job {}: entry {}: {} (posted without it)", job_.id, id, failure);
+      FetchedReceipts fetched = fetch_receipts(documents.front(), sink_.capabilities(), run_.downloads);
+      if (fetched.failure) {
+        if (run_.attachments_required) return fail_item(id, outcome_json, fetched.failure->type, fetched.failure->message);
+        spdlog::warn("job {}: entry {}: {} (posted without it)", job_.id, id, fetched.failure->message);
       }
+      receipts = std::move(fetched.files);
     }
 
     if (!entry && !ledger_ok(ledger_.record_decided(job_.id, id, outcome_json, documents), "decided")) return false;
@@ -294,12 +311,54 @@ class JobRun {
           if (d.externalKey == doc.externalKey) posted[i] = {*d.externalId, d.url.value_or("")};
         continue;
       }
+      if (const auto it = earlier.find(doc.externalKey); it != earlier.end()) {
+        const ledger::DocumentRecord& d = *it->second;
+        posted[i] = {*d.externalId, d.url.value_or("")};
+        spdlog::info("job {}: {} was posted by job {} as {}: reused, not posted again", job_.id, doc.externalKey,
+                     d.jobId, posted[i].externalId);
+        if (!ledger_ok(ledger_.mark_posted(job_.id, doc.externalKey, posted[i].externalId, posted[i].url,
+                                           ledger::PostedBy::earlier_job),
+                       "posted (earlier job)"))
+          return false;
+        continue;
+      }
       bool failed = false;
       if (!post_document(id, doc, posted[i], failed)) return false;
       if (failed) return true;  // the item is failed and queued
     }
-    upload_receipts(posted.front(), documents.front(), receipts);
+    const UploadResult up = upload_receipts(sink_, ledger_, job_.id, posted.front(), documents.front(), receipts);
+    for (const auto& f : up.failed)
+      spdlog::warn("job {}: receipt not attached to {}: {}", job_.id, posted.front().externalId, f);
     return queue({id, "successful", posted.front().externalId}, std::nullopt, std::nullopt, posted.front().url);
+  }
+
+  // DESIGN §5 across jobs: documents of this entry that another job left in `posting` (it
+  // stopped, and Pleo expired or failed the job before a run resumed it). Found in the ERP:
+  // recorded as posted in that job, so the re-export checks below see them. Not found: left as
+  // they are, and this job posts the entry itself. An ERP that cannot answer stops the job, as
+  // recover() does: posting without knowing could post twice.
+  bool resolve_earlier_uncertain(const std::string& id) {
+    auto uncertain = ledger_.uncertain_of_entry(id, job_.id);
+    if (!ledger_ok(uncertain, "uncertain documents of earlier jobs")) return false;
+    for (const auto& doc : *uncertain) {
+      auto r = sink_.lookup(doc.externalKey);
+      if (const auto* e = std::get_if<erp::SinkError>(&r))
+        return stop(fmt::format("ERP lookup of {}, left uncertain by job {}: {}", doc.externalKey, doc.jobId, e->message));
+      const auto& found = std::get<std::optional<erp::Posted>>(r);
+      if (!found) {
+        spdlog::info("job {}: {} (left uncertain by job {}) is not in the ERP: this job posts the entry", job_.id,
+                     doc.externalKey, doc.jobId);
+        continue;
+      }
+      spdlog::info("job {}: {} (left uncertain by job {}) is in the ERP as {}: recorded there, not posted again",
+                   job_.id, doc.externalKey, doc.jobId, found->externalId);
+      if (!ledger_ok(ledger_.mark_posted(doc.jobId, doc.externalKey, found->externalId, found->url,
+                                         ledger::PostedBy::lookup),
+                     "recovered (earlier job)"))
+        return false;
+      ++s_.documents_recovered;
+    }
+    return true;
   }
 
   // Intent, call, result (DESIGN §5). Returns false to stop the job; sets `failed` when the
@@ -332,61 +391,6 @@ class JobRun {
     // Not found or not known: the document stays uncertain in the ledger, and the job stops
     // here; the next run asks the ERP again before posting (recover()).
     return stop(fmt::format("ERP {} posting {}: {}", erp::to_string(e.kind), doc.externalKey, e.message));
-  }
-
-  void fetch_receipts(const posting::Document& doc, std::vector<std::pair<posting::Attachment, std::string>>& out,
-                      std::string& failure_type, std::string& failure) {
-    const erp::Capabilities caps = sink_.capabilities();
-    for (const auto& a : doc.attachments) {
-      const int64_t limit = std::min<int64_t>(caps.max_attachment_bytes, kMaxReceiptBytes);
-      if (a.size > limit) {
-        failure_type = "receipt_file_size_limit_exceeded";
-        failure = fmt::format("Receipt {} is {} bytes; the accounting system takes at most {}.", a.key, a.size, limit);
-        return;
-      }
-      if (!caps.attachment_types.empty() &&
-          std::find(caps.attachment_types.begin(), caps.attachment_types.end(), a.type) == caps.attachment_types.end()) {
-        failure_type = "receipt_conversion_failure";
-        failure = fmt::format("Receipt {} is {}, which the accounting system does not take.", a.key, a.type);
-        return;
-      }
-      if (!run_.downloads) continue;
-      std::string bytes;
-      std::string error;
-      for (int attempt = 0; attempt < 3 && bytes.empty(); ++attempt) {
-        auto r = run_.downloads->perform({.method = "GET", .url = a.url, .log_path = "receipt " + a.key});
-        if (!r) error = r.error().to_string();
-        else if (r->status != 200) error = fmt::format("HTTP {}", r->status);
-        else bytes = std::move(r->body);
-      }
-      if (bytes.empty()) {
-        failure_type = "receipt_download_failure";
-        failure = fmt::format("Receipt {} could not be downloaded: {}", a.key, error);
-        return;
-      }
-      if (static_cast<int64_t>(bytes.size()) > limit) {
-        failure_type = "receipt_file_size_limit_exceeded";
-        failure = fmt::format("Receipt {} is {} bytes; the accounting system takes at most {}.", a.key, bytes.size(), limit);
-        return;
-      }
-      out.emplace_back(a, std::move(bytes));
-    }
-  }
-
-  // §2.8: deterministic keys, recorded once uploaded, so a retry never attaches twice.
-  void upload_receipts(const erp::Posted& posted, const posting::Document& doc,
-                       const std::vector<std::pair<posting::Attachment, std::string>>& receipts) {
-    if (receipts.empty()) return;
-    auto done = ledger_.attachments_done(doc.externalKey);
-    for (const auto& [attachment, bytes] : receipts) {
-      if (done && std::find(done->begin(), done->end(), attachment.key) != done->end()) continue;
-      auto r = sink_.upload_attachment(posted, attachment, bytes);
-      if (const auto* e = std::get_if<erp::SinkError>(&r)) {
-        spdlog::warn("job {}: receipt {} not attached to {}: {}", job_.id, attachment.key, posted.externalId, e->message);
-        continue;
-      }
-      (void)ledger_.mark_attachment_uploaded(job_.id, doc.externalKey, attachment.key);
-    }
   }
 
   bool reexport(const std::string& id, const ledger::PriorPosting& prior) {

@@ -8,7 +8,9 @@
 // followed by its result; Pleo is told only what the ledger holds. A run that stops for any
 // reason (crash, ERP down, Pleo down, ledger full) leaves the job in_progress; the next run
 // resumes it without a second `started`, first resolving every uncertain document by looking
-// it up in the ERP.
+// it up in the ERP. Across jobs (§4.3.3): an entry counts as posted by an earlier job only when
+// every one of its documents was; a re-export reuses the documents an earlier job posted and
+// posts the missing ones, after looking up any that a job Pleo has since expired left uncertain.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -45,8 +47,9 @@ struct CompanyRun {
   ledger::Ledger* ledger = nullptr;
   rules::Evaluator* rules = nullptr;
   ReexportPolicy reexport = ReexportPolicy::report_existing;
-  // §2.8: fetch receipts before posting and attach them after; whether a receipt that cannot
-  // be fetched fails the item (true) or is left out with a warning (false).
+  // §2.8: fetch receipts before posting (merged into one PDF when the sink takes one file per
+  // document, workflow/receipts.hpp) and attach them after; whether a receipt that cannot be
+  // fetched or converted fails the item (true) or is left out with a warning (false).
   bool attachments = true;
   bool attachments_required = false;
   pleo::HttpTransport* downloads = nullptr;  // receipts: presigned URLs, no Pleo credentials
