@@ -501,3 +501,39 @@ TEST_CASE("workflow: posting.one_entry_per_job that is not a boolean stops befor
   CHECK(w.pleo().job(w.pleo().job_ids().at(0))->status == "pending");
   CHECK(erp_documents(w, 0).empty());
 }
+
+TEST_CASE("workflow: §2.4 mode 3 — a run stopped among the items (AP post refused) leaves the decided members to the next",
+          "[workflow][one_entry_per_job]") {
+  LogCapture log;
+  World w(world(1, 30), "wf-onejob", kOneEntryPerJob);
+  const std::string job_id = w.pleo().job_ids().at(0);
+  FlakySink flaky(*w.company(0).erp);
+  flaky.fail_after = 1;  // the second AP document finds the ERP gone
+  const RunSummary first = w.run(0, ReexportPolicy::report_existing, &flaky);
+  REQUIRE(first.jobs.size() == 1);
+  CHECK_FALSE(first.jobs[0].stopped.empty());
+  CHECK(flaky.refused == 1);
+  // Members decided before the stop wait in the ledger, in no job entry yet; nothing is reported.
+  auto none = w.ledger().aggregates(job_id);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  auto decided = w.ledger().entries(job_id, ledger::State::decided);
+  REQUIRE(decided.ok());
+  CHECK_FALSE(decided->empty());
+  CHECK(erp_job_entries(w, 0).empty());
+
+  flaky.fail_after = -1;
+  const RunSummary second = w.run(0, ReexportPolicy::report_existing, &flaky);
+  REQUIRE(second.jobs.size() == 1);
+  CHECK(second.jobs[0].resumed);
+  CHECK(second.jobs[0].stopped.empty());
+  auto recorded = w.ledger().aggregates(job_id);
+  REQUIRE(recorded.ok());
+  REQUIRE(recorded->size() == 1);  // the first run's decided members and the rest, together
+  for (const auto& e : *decided)
+    if (!e.documents.empty())
+      CHECK(std::count(recorded->front().members.begin(), recorded->front().members.end(), e.accountingEntryId) == 1);
+  CHECK(second.jobs[0].job_entry_members == static_cast<int64_t>(recorded->front().members.size()));
+  CHECK(erp_job_entries(w, 0).size() == 1);
+  check_exactly_once(w, 0);
+}
