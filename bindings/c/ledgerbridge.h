@@ -307,6 +307,8 @@ LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_run_set_progress(ledgerbridge_
  *                             "claimed_here", "resumed": bool,
  *                             "successful", "failed", "skipped", "already_final",
  *                             "documents_posted", "documents_recovered", "reexports": integers,
+ *                             "job_entry_members": items booked in one entry per export job
+ *                             (the pack's posting.one_entry_per_job), reported with its id,
  *                             "failures": {"<failureReasonType>": count}}]}]}
  * A job with final_event null is left in_progress, claimed by this installation: the next
  * execute (of this or any later run on the same ledger) resumes it, without a second `started`

@@ -189,6 +189,7 @@ nlohmann::json job_json(const lb::workflow::JobSummary& j) {
           {"documents_posted", j.documents_posted},
           {"documents_recovered", j.documents_recovered},
           {"reexports", j.reexports},
+          {"job_entry_members", j.job_entry_members},
           {"failures", std::move(failures)}};
 }
 

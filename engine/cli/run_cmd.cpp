@@ -187,9 +187,10 @@ int run(const RunArgs& a) {
         failed += j.failed;
         docs += j.documents_posted;
         for (const auto& [k, v] : j.failures) failures[k] += v;
-        fmt::print("  job {}  {}  successful {}, failed {}{}, documents {}{}{}\n", j.job_id,
+        fmt::print("  job {}  {}  successful {}, failed {}{}, documents {}{}{}{}\n", j.job_id,
                    j.final_event.empty() ? "stopped" : j.final_event, j.successful, j.failed, counts(j.failures),
                    j.documents_posted, j.documents_recovered ? fmt::format(", recovered {}", j.documents_recovered) : "",
+                   j.job_entry_members ? fmt::format(" ({} items in one entry per job)", j.job_entry_members) : "",
                    j.resumed ? " (resumed)" : "");
         if (!j.stopped.empty()) {
           fmt::print("    stopped: {}\n", j.stopped);

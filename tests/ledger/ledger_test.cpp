@@ -10,6 +10,7 @@
 
 #include "ledger/ledger.hpp"
 #include "ledger_test_util.hpp"
+#include "posting/builder.hpp"
 
 using lb::ledger::Failure;
 using lb::ledger::Ledger;
@@ -473,7 +474,7 @@ TEST_CASE("ledger: a v1 file is migrated on open and keeps its history", "[ledge
   write_raw(path, kV1Schema);
 
   auto l = open_ok(path);
-  CHECK(l->schema_version() == 2);
+  CHECK(l->schema_version() == lb::ledger::kSchemaVersion);
   // v1 data is there and the v2 features work on it.
   auto prior = l->posted_in_earlier_job("e1", "new-job");
   REQUIRE(prior.ok());
@@ -487,7 +488,19 @@ TEST_CASE("ledger: a v1 file is migrated on open and keeps its history", "[ledge
 
   // Opening again does not migrate twice.
   auto again = open_ok(path);
-  CHECK(again->schema_version() == 2);
+  CHECK(again->schema_version() == lb::ledger::kSchemaVersion);
+  // v3 (§2.4 mode 3): the old document books nothing in a job entry; a new job can have one.
+  auto old = again->entry("old-job", "e1");
+  REQUIRE(old.ok());
+  CHECK_FALSE((*old)->documents.at(0).aggregateKey);
+  require_ok(again->record_job("new-job", "c"));
+  require_ok(again->record_decided("new-job", "e2", "{}", {journal("e2")}));
+  std::vector<lb::posting::Document> docs{journal("e2")};
+  const auto agg = lb::posting::aggregate_journal_entries(docs, "new-job", "2025-06-10", "job");
+  require_ok(again->record_aggregate("new-job", agg.at(0), {"e2"}));
+  require_ok(again->mark_aggregate_posting("new-job", "job:new-job:DKK"));
+  require_ok(again->mark_aggregate_posted("new-job", "job:new-job:DKK", "GL-1"));
+  CHECK(entry_state(*again, "new-job", "e2") == State::posted);
 }
 
 TEST_CASE("ledger: files it cannot use are refused with the file named", "[ledger]") {
@@ -513,7 +526,8 @@ TEST_CASE("ledger: files it cannot use are refused with the file named", "[ledge
     o.read_only = true;
     auto l = Ledger::open(path, o);
     REQUIRE_FALSE(l.ok());
-    CHECK_THAT(l.error().message, Catch::Contains("needs migrating to 2"));
+    CHECK_THAT(l.error().message,
+               Catch::Contains(fmt::format("needs migrating to {}", lb::ledger::kSchemaVersion)));
   }
 }
 
@@ -583,4 +597,192 @@ TEST_CASE("ledger: a full disk stops the ledger and loses nothing already commit
   auto e2 = reopened->entry("job-1", "e2");
   REQUIRE(e2.ok());
   CHECK_FALSE(e2->has_value());  // the failed transaction left nothing half-written
+}
+
+// --- §2.4 mode 3: one journal entry per export job -----------------------------------------
+// The job's entry is one ERP document for many accountingEntryIds. Its intent (key and
+// members) is committed before the ERP call and its result right after, and every member
+// follows it: posting together, posted together with the job entry's external id, failed
+// together when the ERP refuses it (DESIGN §5; domain brief §2.4, §4.3).
+
+namespace {
+
+lb::posting::Document job_entry(const std::vector<std::string>& ids, const std::string& job = "job-1") {
+  std::vector<lb::posting::Document> docs;
+  for (const auto& id : ids) docs.push_back(journal(id));
+  auto merged = lb::posting::aggregate_journal_entries(docs, job, "2025-06-10", "Pleo export job " + job);
+  REQUIRE(merged.size() == 1);
+  return merged[0];
+}
+
+std::string members_of(Ledger& l, const std::string& job, const std::string& key) {
+  auto a = l.aggregate(job, key);
+  REQUIRE(a.ok());
+  REQUIRE(a->has_value());
+  std::string s;
+  for (const auto& m : (*a)->members) s += m + " ";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("ledger: §2.4 mode 3 — a job's entry and its members go decided -> posting -> posted together",
+          "[ledger][one_entry_per_job]") {
+  ScratchDir dir("ledger");
+  const auto path = dir.file("ledger.sqlite");
+  const auto agg = job_entry({"e1", "e2"});
+  REQUIRE(agg.externalKey == "job:job-1:DKK");
+  {
+    auto l = open_ok(path);
+    require_ok(l->record_job("job-1", "c"));
+    for (const char* id : {"e1", "e2", "e3"}) require_ok(l->record_decided("job-1", id, "{}", {journal(id)}));
+    require_ok(l->record_aggregate("job-1", agg, {"e1", "e2"}));
+    require_ok(l->record_aggregate("job-1", agg, {"e1", "e2"}));  // the same again: a no-op
+    CHECK(members_of(*l, "job-1", agg.externalKey) == "e1 e2 ");
+    auto rec = l->aggregate("job-1", agg.externalKey);
+    REQUIRE(rec.ok());
+    CHECK((*rec)->state == State::decided);
+    CHECK((*rec)->currency == "DKK");
+    CHECK((*rec)->documentHash == lb::posting::document_hash(agg));
+    auto e1 = l->entry("job-1", "e1");
+    REQUIRE(e1.ok());
+    CHECK((*e1)->documents.at(0).aggregateKey == agg.externalKey);
+    CHECK_FALSE(l->entry("job-1", "e3").value()->documents.at(0).aggregateKey);
+
+    // A member is posted only through its job entry, and cannot fail on its own.
+    CHECK_THAT(require_error(l->mark_posting("job-1", "e1")), Catch::Contains("job:job-1:DKK"));
+    CHECK_THAT(require_error(l->mark_posted("job-1", "e1", "GL-1", "", PostedBy::lookup)),
+               Catch::Contains("job:job-1:DKK"));
+    CHECK_THAT(require_error(l->mark_failed("job-1", "e1", {"account_unknown", "x"})), Catch::Contains("job:job-1:DKK"));
+    CHECK_THAT(require_error(l->record_decided("job-1", "e1", "{}", {journal("e1", 999)})),
+               Catch::Contains("job:job-1:DKK"));
+    // posted by the sink needs the intent first
+    CHECK_THAT(require_error(l->mark_aggregate_posted("job-1", agg.externalKey, "GL-9")), Catch::Contains("posting"));
+
+    require_ok(l->mark_aggregate_posting("job-1", agg.externalKey));  // the crash happens during this ERP call
+    CHECK(entry_state(*l, "job-1", "e1") == State::posting);
+    CHECK(entry_state(*l, "job-1", "e2") == State::posting);
+    CHECK(entry_state(*l, "job-1", "e3") == State::decided);
+  }
+  auto l = open_ok(path);
+  // Members are not uncertain documents of their own: recovery looks up the job's entry.
+  auto uncertain = l->uncertain("job-1");
+  REQUIRE(uncertain.ok());
+  CHECK(uncertain->empty());
+  auto in_flight = l->aggregates("job-1", State::posting);
+  REQUIRE(in_flight.ok());
+  REQUIRE(in_flight->size() == 1);
+  CHECK((*in_flight)[0].externalKey == "job:job-1:DKK");
+  CHECK((*in_flight)[0].attempts == 1);
+  CHECK((*in_flight)[0].documentJson == lb::posting::document_json(agg));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", job_entry({"e1", "e2", "e3"}), {"e1", "e2", "e3"})),
+             Catch::Contains("already sent"));
+  CHECK_THAT(require_error(l->mark_reported("job-1", "e1", "successful")), Catch::Contains("posting"));
+
+  require_ok(l->mark_aggregate_posted("job-1", agg.externalKey, "GL-9", "u/GL-9", PostedBy::lookup));
+  require_ok(l->mark_aggregate_posted("job-1", agg.externalKey, "GL-9", "", PostedBy::lookup));  // same answer: no-op
+  CHECK_THAT(require_error(l->mark_aggregate_posted("job-1", agg.externalKey, "GL-10", "", PostedBy::lookup)),
+             Catch::Contains("already posted as GL-9"));
+  CHECK_THAT(require_error(l->mark_aggregate_posting("job-1", agg.externalKey)), Catch::Contains("already posted"));
+  for (const char* id : {"e1", "e2"}) {
+    auto e = l->entry("job-1", id);
+    REQUIRE(e.ok());
+    CHECK((*e)->state == State::posted);
+    const auto& d = (*e)->documents.at(0);
+    CHECK(d.state == State::posted);
+    CHECK(d.externalId == "GL-9");
+    CHECK(d.url == "u/GL-9");
+    CHECK(d.postedBy == PostedBy::aggregate);
+    require_ok(l->mark_reported("job-1", id, "successful", "GL-9"));
+  }
+  auto rec = l->aggregate("job-1", agg.externalKey);
+  REQUIRE(rec.ok());
+  CHECK((*rec)->state == State::posted);
+  CHECK((*rec)->externalId == "GL-9");
+  CHECK((*rec)->postedBy == PostedBy::lookup);
+
+  // §4.3.3: a later job re-exporting e1 finds the job entry's external id.
+  require_ok(l->record_job("job-2", "c"));
+  auto prior = l->posted_in_earlier_job("e1", "job-2");
+  REQUIRE(prior.ok());
+  REQUIRE(prior->has_value());
+  CHECK((*prior)->jobId == "job-1");
+  CHECK((*prior)->documents.at(0).externalId == "GL-9");
+}
+
+TEST_CASE("ledger: §2.4 mode 3 — an ERP refusal of the job's entry fails every member", "[ledger][one_entry_per_job]") {
+  ScratchDir dir("ledger");
+  auto l = open_ok(dir.file("ledger.sqlite"));
+  require_ok(l->record_job("job-1", "c"));
+  for (const char* id : {"e1", "e2"}) require_ok(l->record_decided("job-1", id, "{}", {journal(id)}));
+  const auto agg = job_entry({"e1", "e2"});
+  require_ok(l->record_aggregate("job-1", agg, {"e1", "e2"}));
+  require_ok(l->mark_aggregate_posting("job-1", agg.externalKey));
+  require_ok(l->mark_aggregate_failed("job-1", agg.externalKey, {"accounting_system_validation_failure", "period closed"}));
+  for (const char* id : {"e1", "e2"}) {
+    auto e = l->entry("job-1", id);
+    REQUIRE(e.ok());
+    CHECK((*e)->state == State::failed);
+    CHECK((*e)->failureType == "accounting_system_validation_failure");
+    CHECK((*e)->failureMessage == "period closed");
+    CHECK((*e)->documents.at(0).state == State::failed);
+    require_ok(l->mark_reported("job-1", id, "failed"));
+  }
+  auto rec = l->aggregate("job-1", agg.externalKey);
+  REQUIRE(rec.ok());
+  CHECK((*rec)->state == State::failed);
+  CHECK((*rec)->failureMessage == "period closed");
+  CHECK_THAT(require_error(l->mark_aggregate_posting("job-1", agg.externalKey)), Catch::Contains("reported"));
+  auto prior = l->posted_in_earlier_job("e1", "job-2");
+  REQUIRE(prior.ok());
+  CHECK_FALSE(prior->has_value());
+}
+
+TEST_CASE("ledger: §2.4 mode 3 — who may be a member, and a decision that changes before anything was sent",
+          "[ledger][one_entry_per_job]") {
+  ScratchDir dir("ledger");
+  auto l = open_ok(dir.file("ledger.sqlite"));
+  require_ok(l->record_job("job-1", "c"));
+  require_ok(l->record_decided("job-1", "e1", "{}", {journal("e1")}));
+  require_ok(l->record_decided("job-1", "e2", "{}", {journal("e2")}));
+  require_ok(l->record_decided("job-1", "ap", "{}", {lb::testing::ap_invoice("ap")}));
+  auto eur = journal("eur");
+  eur.currency = "EUR";
+  for (auto& line : eur.lines) line.currency = "EUR";
+  require_ok(l->record_decided("job-1", "eur", "{}", {eur}));
+  require_ok(l->record_decided("job-1", "px", "{}", {journal("px")}));
+  require_ok(l->mark_posting("job-1", "px"));
+  require_ok(l->mark_posted("job-1", "px", "GL-1"));
+  require_ok(l->record_decided("job-1", "fx", "{}", {journal("fx")}));
+  require_ok(l->mark_failed("job-1", "fx", {"account_unknown", "x"}));
+  require_ok(l->record_decided("job-1", "skipped", "{}", {}));
+
+  const auto agg = job_entry({"e1"});
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {"nope"})), Catch::Contains("no entry nope"));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {"ap"})), Catch::Contains("ap_invoice"));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {"eur"})), Catch::Contains("EUR"));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {"px"})), Catch::Contains("is posted"));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {"fx"})), Catch::Contains("is failed"));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {"skipped"})), Catch::Contains("no documents"));
+  CHECK_THAT(require_error(l->record_aggregate("job-1", agg, {})), Catch::Contains("no members"));
+  CHECK_THAT(require_error(l->record_aggregate("job-2", agg, {"e1"})), Catch::Contains("not recorded"));
+  auto ap_doc = lb::testing::ap_invoice("x");
+  CHECK_THAT(require_error(l->record_aggregate("job-1", ap_doc, {"e1"})), Catch::Contains("journal entry"));
+  // Nothing was left behind by the refusals.
+  auto none = l->aggregates("job-1");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+
+  // Never sent: a new decision for the job's entry replaces the old one and frees the old members.
+  require_ok(l->record_aggregate("job-1", agg, {"e1"}));
+  const auto both = job_entry({"e1", "e2"});
+  require_ok(l->record_aggregate("job-1", both, {"e1", "e2"}));
+  CHECK(members_of(*l, "job-1", both.externalKey) == "e1 e2 ");
+  require_ok(l->record_aggregate("job-1", agg, {"e1"}));
+  CHECK(members_of(*l, "job-1", agg.externalKey) == "e1 ");
+  CHECK_FALSE(l->entry("job-1", "e2").value()->documents.at(0).aggregateKey);
+  // A member of one job entry is not a member of another.
+  auto other = job_entry({"e1"});
+  other.externalKey = other.accountingEntryId = "job:job-1:DKK:2";
+  CHECK_THAT(require_error(l->record_aggregate("job-1", other, {"e1"})), Catch::Contains("job:job-1:DKK"));
 }

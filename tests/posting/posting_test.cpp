@@ -264,6 +264,60 @@ TEST_CASE("posting: one journal entry per job merges journal entries per currenc
   for (const auto& d : merged) CHECK(check_invariants(d).ok());
 }
 
+TEST_CASE("posting: §2.4 mode 3 — every line of the job's entry names its Pleo entry and line; the header names the job",
+          "[posting]") {
+  std::vector<Document> all;
+  for (int i = 0; i < 2; ++i) {
+    ExportItem item = purchase({300, 700}, 1000, "GBP");  // §2.4 mode 2 items stay split inside the job's entry
+    item.accountingEntryId = "e-" + std::to_string(i);
+    for (auto& l : item.accountingEntryLines) l.accountingEntryLineId = item.accountingEntryId + "-" + l.accountingEntryLineId;
+    item.files = std::vector<lb::model::File>{{.url = "https://r/" + item.accountingEntryId, .type = "image/png", .size = 10}};
+    Decisions d = decisions(item);
+    d.posting.reference = "BK-" + std::to_string(i);
+    d.posting.date = i == 0 ? "2025-12-10" : "2025-12-12";
+    d.posting.draft = i == 1;
+    d.lines[0].dimensions = {{"DEPT", "ENG"}};
+    std::vector<Document> docs;
+    REQUIRE(build_documents(item, d, docs).ok());
+    all.insert(all.end(), docs.begin(), docs.end());
+  }
+  const auto merged = aggregate_journal_entries(all, "job-9", "2025-12-12", "Pleo export job job-9 (2 entries)");
+  REQUIRE(merged.size() == 1);
+  const Document& m = merged[0];
+  CHECK(m.kind == DocumentKind::journal_entry);
+  CHECK(m.externalKey == "job:job-9:GBP");
+  CHECK(m.accountingEntryId == "job:job-9:GBP");
+  CHECK(m.reference == "job-9");  // the header reference names the job
+  CHECK(m.description == "Pleo export job job-9 (2 entries)");
+  CHECK(m.postingDate == "2025-12-12");
+  CHECK(m.documentDate == "2025-12-12");
+  CHECK(m.draft);  // one draft member keeps the job's entry a draft (§2.10)
+  CHECK(entries(m) == "Dr 6100 300 Dr 6200 700 Cr 1810 1000 Dr 6100 300 Dr 6200 700 Cr 1810 1000");
+  REQUIRE(m.lines.size() == 6);
+  for (size_t k = 0; k < m.lines.size(); ++k) {
+    const Line& l = m.lines[k];
+    const std::string entry = k < 3 ? "e-0" : "e-1";
+    INFO("line " << k << ": " << l.text);
+    // Traceability: the text starts with the Pleo accountingEntryId and the item's reference.
+    CHECK(l.text.rfind(entry + " BK-" + entry.substr(2) + " ", 0) == 0);
+    CHECK_THAT(l.text, Catch::Contains("Target · Printer ink"));
+    if (l.role == LineRole::expense) {
+      REQUIRE(l.accountingEntryLineId);
+      CHECK(l.accountingEntryLineId->rfind(entry + "-l-", 0) == 0);
+    } else {
+      CHECK_FALSE(l.accountingEntryLineId);
+    }
+  }
+  CHECK(m.lines[0].dimensions == std::vector<std::pair<std::string, std::string>>{{"DEPT", "ENG"}});
+  REQUIRE(m.attachments.size() == 2);  // every member's receipts, keys unchanged (§2.8)
+  CHECK(m.attachments[0].key == "e-0/0");
+  CHECK(m.attachments[1].key == "e-1/0");
+  CHECK(check_invariants(m).ok());
+  // A second aggregation of the same input gives the same document (the ledger compares hashes).
+  CHECK(document_hash(aggregate_journal_entries(all, "job-9", "2025-12-12", "Pleo export job job-9 (2 entries)")[0]) ==
+        document_hash(m));
+}
+
 TEST_CASE("posting: a pack that maps a line to another VAT rate gets that rate's VAT, not Pleo's", "[posting]") {
   // Pleo sent the line zero-rated (amount 0); the pack decided reverse charge at 25%.
   ExportItem item = purchase({40000}, 40000, "DKK");

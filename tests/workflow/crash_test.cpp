@@ -27,6 +27,11 @@
 //
 // Registered as its own CTest (workflow.crash, tests/CMakeLists.txt), hidden from the default
 // Catch run ([.]); LB_CLI names the ledgerbridge binary.
+//
+// A second, shorter case (workflow.crash.one_entry_per_job) runs the same with the pack setting
+// posting.one_entry_per_job (§2.4 mode 3): the job's journal items become one ERP journal entry
+// whose intent, post, result and member reports are each a place a kill can land. On top of
+// the checks above: the ERP holds that one job entry and no journal entry of a single item.
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
@@ -99,14 +104,21 @@ class Child {
   pid_t pid_ = -1;
 };
 
-}  // namespace
+struct CrashPlan {
+  int items = 400;
+  int min_kills = 50;     // issue #5: at least this many kills over one job
+  int kills = 75;         // aimed at (margin for a slow machine hitting the time cap)
+  int target_kills = 95;  // the progress schedule aims to finish the job around here
+  int seconds = 70;       // cap on the kills' wall time
+  bool one_entry_per_job = false;
+};
 
-TEST_CASE("workflow crash: 50+ SIGKILLs over one job, then one clean run: every item exactly once", "[.][crash]") {
+void crash_test(const CrashPlan& plan) {
   LogCapture log;
-  constexpr int kItems = 400;
-  constexpr int kMinKills = 50;     // issue #5: at least this many kills over one job
-  constexpr int kKills = 75;        // aimed at (margin for a slow machine hitting the time cap)
-  constexpr int kTargetKills = 95;  // the progress schedule aims to finish the job around here
+  const int kItems = plan.items;
+  const int kMinKills = plan.min_kills;
+  const int kKills = plan.kills;
+  const int kTargetKills = plan.target_kills;
   sim::PleoServerConfig cfg;
   cfg.seed = 5;
   cfg.companies = 1;
@@ -121,12 +133,21 @@ TEST_CASE("workflow crash: 50+ SIGKILLs over one job, then one clean run: every 
   const fs::path binary = ledgerbridge_binary();
   REQUIRE(fs::exists(binary));
   REQUIRE(::setenv("LB_CRASH_API_KEY", company.api_key.c_str(), 1) == 0);
+  fs::path pack = sim_pack_dir();
+  if (plan.one_entry_per_job) {
+    // A customer pack as a consultant writes it: the simulated world's, with the setting on.
+    pack = w.dir().path() / "one-entry-per-job";
+    fs::create_directories(pack);
+    std::ofstream(pack / "pack.toml") << fmt::format(
+        "name = \"one-entry-per-job\"\nextends = \"{}\"\n\n[settings.posting]\none_entry_per_job = true\n",
+        sim_pack_dir().string());
+  }
   const fs::path config = w.dir().path() / "crash.toml";
   std::ofstream(config) << fmt::format(
       "[ledger]\npath = \"ledger.sqlite\"\n\n"
       "[[companies]]\nid = \"{}\"\npleo = \"{}\"\napi_key = \"env:LB_CRASH_API_KEY\"\n"
       "rules = \"{}\"\nerp = {{ kind = \"sqlite\", path = \"erp-{}.sqlite\" }}\nrequests_per_minute = 600\n",
-      company.id, w.pleo().base_url(), sim_pack_dir().string(), company.id.substr(0, 8));
+      company.id, w.pleo().base_url(), pack.string(), company.id.substr(0, 8));
   const fs::path child_log = w.dir().path() / "children.log";
 
   auto job_status = [&] { return w.pleo().job(job_id)->status; };
@@ -151,7 +172,8 @@ TEST_CASE("workflow crash: 50+ SIGKILLs over one job, then one clean run: every 
   auto live = [&] { return job_status() == "pending" || job_status() == "in_progress"; };
   // At least kKills kills while the job runs, and then on until a killed-at-random run happens
   // to finish it, so the last kills land around the final batches and the final event.
-  while ((kills_live < kKills || live()) && children < 300 && Clock::now() - started < std::chrono::seconds(70)) {
+  while ((kills_live < kKills || live()) && children < 300 &&
+         Clock::now() - started < std::chrono::seconds(plan.seconds)) {
     const std::string before = job_status();
     resumes += before == "in_progress";
     const double d = unit(rng) < 0.2 ? unit(rng) * 0.1 : unit(rng) * window;
@@ -239,9 +261,37 @@ TEST_CASE("workflow crash: 50+ SIGKILLs over one job, then one clean run: every 
   const Totals t = check_exactly_once(w, 0, {.final_event_recorded = false});
   CHECK(t.items == kItems);
   CHECK(t.documents > 0);
+  if (plan.one_entry_per_job) {
+    auto job_entries = w.ledger().aggregates(job_id);
+    REQUIRE(job_entries.ok());
+    CHECK(job_entries->size() == 1);  // one wallet currency: one job entry, whatever the kills
+    int journal_entries = 0;
+    const auto listed = w.company(0).erp->list();
+    REQUIRE(listed.ok());
+    for (const auto& d : *listed) {
+      if (d.kind != "journal_entry") continue;
+      ++journal_entries;
+      CHECK(d.externalKey == "job:" + job_id + ":" + company.currency);
+    }
+    CHECK(journal_entries == 1);
+    WARN("one entry per job: " << job_entries->front().members.size() << " members; job entry attempts "
+                               << job_entries->front().attempts << ", found by lookup "
+                               << (job_entries->front().postedBy == ledger::PostedBy::lookup));
+  }
   CHECK(c.auth_refused == 0);
   // No secret in anything the children wrote.
   std::ifstream in(child_log);
   const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(out.find(company.api_key) == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("workflow crash: 50+ SIGKILLs over one job, then one clean run: every item exactly once", "[.][crash]") {
+  crash_test({});
+}
+
+TEST_CASE("workflow crash: SIGKILLs around one entry per export job (§2.4 mode 3): posted once, reported once",
+          "[.][crash_one_entry_per_job]") {
+  crash_test({.items = 120, .min_kills = 15, .kills = 20, .target_kills = 26, .seconds = 40, .one_entry_per_job = true});
 }

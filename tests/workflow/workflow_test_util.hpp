@@ -96,7 +96,9 @@ struct Company {
 // One installation (ledger) serving every company of one simulated Pleo.
 class World {
  public:
-  explicit World(sim::PleoServerConfig config, const std::string& tag = "wf")
+  // `settings` is merged over the pack's, as a customer pack would (e.g. posting.one_entry_per_job).
+  explicit World(sim::PleoServerConfig config, const std::string& tag = "wf",
+                 nlohmann::json settings = nlohmann::json::object())
       : dir_(tag), server_(std::make_unique<sim::PleoServer>(std::move(config))) {
     if (auto st = server_->start(); !st) throw std::runtime_error(st.message());
     const auto content = world_directory(dir_);
@@ -107,6 +109,7 @@ class World {
       Company company{c, seeded_erp(dir_.file("erp-" + c.id.substr(0, 8) + ".sqlite"), content), nullptr};
       rules::EvalOptions eval;
       eval.directory = &company.erp->directory();
+      eval.settings_override = settings;
       auto evaluator = rules::Evaluator::create(pack_, eval);
       if (!evaluator) throw std::runtime_error(evaluator.error().message);
       company.rules = std::move(*evaluator);
@@ -277,6 +280,8 @@ struct Expect {
   // The ledger records the final event Pleo accepted. Only a crash between Pleo's 202 and that
   // record may leave it out (the job is final, so no later run revisits it).
   bool final_event_recorded = true;
+  // Only these jobs of the company (empty: all). The ERP must then hold only their documents.
+  std::set<std::string> jobs{};
 };
 
 struct Totals {
@@ -287,12 +292,15 @@ struct Totals {
 //  - every job is in a final state Pleo accepted once, after exactly one `started`;
 //  - every item of a finished job has one final status, set once (final_sets);
 //  - a successful item's externalId is the id the ledger recorded for its first document;
-//  - the ERP holds exactly the documents the ledger says were posted (by key, none twice);
+//    booked in a job entry (§2.4 mode 3), that is the job entry's external id;
+//  - the ERP holds exactly the documents the ledger says were posted (by key, none twice): a
+//    job entry's members are not ERP documents, the job entry is;
 //  - the ERP's trial balance balances and, per currency, equals the posted documents' sums.
 inline Totals check_exactly_once(World& w, size_t i, const Expect& expect = {}) {
   Totals totals;
   std::map<std::string, posting::Document> posted;  // externalKey -> document
   for (const auto& job : w.jobs(i)) {
+    if (!expect.jobs.empty() && !expect.jobs.count(job.id)) continue;
     INFO("company " << w.company(i).info.id << " job " << job.id << " (" << job.status << ")");
     CHECK(expect.job_statuses.count(job.status) == 1);
     auto events = accepted_events(job);
@@ -305,6 +313,11 @@ inline Totals check_exactly_once(World& w, size_t i, const Expect& expect = {}) 
     }
     auto entries = w.ledger().entries(job.id);
     REQUIRE(entries.ok());
+    auto job_entries = w.ledger().aggregates(job.id);
+    REQUIRE(job_entries.ok());
+    std::map<std::string, const ledger::AggregateRecord*> job_entry_of;  // member -> its job entry
+    for (const auto& a : *job_entries)
+      for (const auto& m : a.members) job_entry_of[m] = &a;
     std::map<std::string, const ledger::EntryRecord*> by_id;
     for (const auto& e : *entries) by_id[e.accountingEntryId] = &e;
     for (const auto& item : job.items) {
@@ -330,6 +343,10 @@ inline Totals check_exactly_once(World& w, size_t i, const Expect& expect = {}) 
           }
         CHECK(item.external_id == first);
         for (const auto& d : e.documents) CHECK(d.state == ledger::State::posted);
+        if (const auto a = job_entry_of.find(item.accounting_entry_id); a != job_entry_of.end()) {
+          CHECK(a->second->state == ledger::State::posted);
+          CHECK(item.external_id == a->second->externalId);
+        }
       } else {
         // (A failed item may still have a posted document: an AP invoice whose payment the ERP
         // refused stays in the ERP. It is counted with the posted documents below.)
@@ -342,12 +359,24 @@ inline Totals check_exactly_once(World& w, size_t i, const Expect& expect = {}) 
     for (const auto& e : *entries)
       for (const auto& d : e.documents) {
         if (d.state != ledger::State::posted || d.postedBy == ledger::PostedBy::earlier_job) continue;
+        if (d.aggregateKey) {  // §2.4 mode 3: in the ERP as part of its job entry, not on its own
+          CHECK(d.postedBy == ledger::PostedBy::aggregate);
+          continue;
+        }
         auto doc = posting::parse_document_json(d.documentJson);
         REQUIRE(doc.ok());
         INFO("document " << d.externalKey);
         CHECK(posted.count(d.externalKey) == 0);  // posted by one job only
         posted.emplace(d.externalKey, std::move(*doc));
       }
+    for (const auto& a : *job_entries) {
+      if (a.state != ledger::State::posted) continue;
+      auto doc = posting::parse_document_json(a.documentJson);
+      REQUIRE(doc.ok());
+      INFO("job entry " << a.externalKey);
+      CHECK(posted.count(a.externalKey) == 0);
+      posted.emplace(a.externalKey, std::move(*doc));
+    }
   }
   auto& erp = *w.company(i).erp;
   auto listed = erp.list();

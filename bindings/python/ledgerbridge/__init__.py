@@ -525,6 +525,7 @@ class JobSummary:
     documents_recovered: int
     reexports: int
     failures: Dict[str, int]    # by Pleo's failureReasonType
+    job_entry_members: int = 0  # items booked in one entry per export job (posting.one_entry_per_job)
 
     @property
     def finished(self) -> bool:
@@ -538,7 +539,8 @@ class JobSummary:
                    skipped=int(j.get("skipped", 0)), already_final=int(j.get("already_final", 0)),
                    documents_posted=int(j.get("documents_posted", 0)),
                    documents_recovered=int(j.get("documents_recovered", 0)),
-                   reexports=int(j.get("reexports", 0)), failures=dict(j.get("failures") or {}))
+                   reexports=int(j.get("reexports", 0)), failures=dict(j.get("failures") or {}),
+                   job_entry_members=int(j.get("job_entry_members", 0)))
 
 
 @dataclass(frozen=True)

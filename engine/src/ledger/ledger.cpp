@@ -23,10 +23,11 @@ constexpr std::array<std::pair<State, const char*>, 5> kStates{{
     {State::reported, "reported"},
 }};
 
-constexpr std::array<std::pair<PostedBy, const char*>, 3> kPostedBy{{
+constexpr std::array<std::pair<PostedBy, const char*>, 4> kPostedBy{{
     {PostedBy::sink, "sink"},
     {PostedBy::lookup, "lookup"},
     {PostedBy::earlier_job, "earlier_job"},
+    {PostedBy::aggregate, "aggregate"},
 }};
 
 std::optional<PostedBy> posted_by_from(std::string_view name) {
@@ -103,6 +104,32 @@ CREATE TABLE attachments (
 CREATE INDEX documents_by_entry ON documents (accounting_entry_id, external_id);
 CREATE INDEX documents_by_state ON documents (state);
 )sql",
+    // v3: §2.4 mode 3, one journal entry per export job. The job's entry (one ERP document for
+    // many items) has a row of its own; its members are the documents that name it.
+    R"sql(
+ALTER TABLE documents ADD COLUMN aggregate_key TEXT;
+CREATE INDEX documents_by_aggregate ON documents (job_id, aggregate_key);
+CREATE TABLE aggregates (
+  job_id          TEXT NOT NULL REFERENCES jobs (job_id),
+  external_key    TEXT NOT NULL,
+  currency        TEXT NOT NULL,
+  document_json   TEXT NOT NULL,
+  document_hash   TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  external_id     TEXT,
+  url             TEXT,
+  posted_by       TEXT,
+  failure_type    TEXT,
+  failure_message TEXT,
+  decided_at      TEXT NOT NULL,
+  posting_at      TEXT,
+  posted_at       TEXT,
+  updated_at      TEXT NOT NULL,
+  PRIMARY KEY (job_id, external_key)
+);
+CREATE INDEX aggregates_by_state ON aggregates (state);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per schema version");
 
@@ -121,9 +148,16 @@ std::string system_now() {
 // A failed check inside a write: becomes "ledger <path>: <operation>: <message>".
 Error refuse(std::string message) { return Error{std::move(message)}; }
 
+std::string member_alone(std::string_view job_id, const DocumentRecord& d) {
+  return fmt::format("document {} of job {} is booked in job entry {} (§2.4 mode 3): it is posted, looked up and "
+                     "failed only with it",
+                     d.externalKey, job_id, d.aggregateKey.value_or("?"));
+}
+
 constexpr const char* kDocumentColumns =
     "job_id, accounting_entry_id, external_key, idx, kind, document_json, document_hash, state, attempts, "
-    "external_id, url, posted_by, failure_type, failure_message, decided_at, posting_at, posted_at, updated_at";
+    "external_id, url, posted_by, failure_type, failure_message, decided_at, posting_at, posted_at, updated_at, "
+    "aggregate_key";
 
 DocumentRecord read_document(const sqlite::Statement& s) {
   DocumentRecord d;
@@ -145,7 +179,33 @@ DocumentRecord read_document(const sqlite::Statement& s) {
   d.postingAt = s.optional_text(15);
   d.postedAt = s.optional_text(16);
   d.updatedAt = s.text(17);
+  d.aggregateKey = s.optional_text(18);
   return d;
+}
+
+constexpr const char* kAggregateColumns =
+    "job_id, external_key, currency, document_json, document_hash, state, attempts, external_id, url, posted_by, "
+    "failure_type, failure_message, decided_at, posting_at, posted_at, updated_at";
+
+AggregateRecord read_aggregate(const sqlite::Statement& s) {
+  AggregateRecord a;
+  a.jobId = s.text(0);
+  a.externalKey = s.text(1);
+  a.currency = s.text(2);
+  a.documentJson = s.text(3);
+  a.documentHash = s.text(4);
+  a.state = state_from(s.text(5)).value_or(State::failed);
+  a.attempts = static_cast<int>(s.int64(6));
+  a.externalId = s.optional_text(7);
+  a.url = s.optional_text(8);
+  if (auto by = s.optional_text(9)) a.postedBy = posted_by_from(*by);
+  a.failureType = s.optional_text(10);
+  a.failureMessage = s.optional_text(11);
+  a.decidedAt = s.text(12);
+  a.postingAt = s.optional_text(13);
+  a.postedAt = s.optional_text(14);
+  a.updatedAt = s.text(15);
+  return a;
 }
 
 }  // namespace
@@ -251,6 +311,29 @@ struct Ledger::Impl {
     EntryRecord e = read_entry(*q);
     if (with_documents) e.documents = load_documents(job, entry);
     return e;
+  }
+
+  // §2.4 mode 3: the accountingEntryIds whose documents are booked in `key`, in decision order.
+  std::vector<std::string> load_members(std::string_view job, std::string_view key) const {
+    auto q = rdb().prepare(
+        "SELECT d.accounting_entry_id FROM documents d JOIN entries e ON e.job_id = d.job_id AND "
+        "e.accounting_entry_id = d.accounting_entry_id WHERE d.job_id = ?1 AND d.aggregate_key = ?2 "
+        "GROUP BY d.accounting_entry_id ORDER BY MIN(e.seq)");
+    q->bind(1, job).bind(2, key);
+    std::vector<std::string> out;
+    while (q->step()) out.push_back(q->text(0));
+    return out;
+  }
+
+  std::optional<AggregateRecord> load_aggregate(std::string_view job, std::string_view key) const {
+    static const std::string sql =
+        fmt::format("SELECT {} FROM aggregates WHERE job_id = ?1 AND external_key = ?2", kAggregateColumns);
+    auto q = rdb().prepare(sql.c_str());
+    q->bind(1, job).bind(2, key);
+    if (!q->step()) return std::nullopt;
+    AggregateRecord a = read_aggregate(*q);
+    a.members = load_members(job, key);
+    return a;
   }
 
   static EntryRecord read_entry(const sqlite::Statement& s) {
@@ -471,6 +554,11 @@ Status Ledger::record_decided(std::string_view job_id, std::string_view accounti
         same = existing->documents[i].externalKey == prepared[i].doc->externalKey &&
                existing->documents[i].documentHash == prepared[i].hash;
       if (same) return {};  // a resumed job deciding the same thing again
+      for (const auto& d : existing->documents)
+        if (d.aggregateKey)
+          return refuse(fmt::format("entry {} of job {} is booked in job entry {} (§2.4 mode 3); its decision cannot "
+                                    "change",
+                                    accounting_entry_id, job_id, *d.aggregateKey));
       if (existing->state == State::reported)
         return refuse(fmt::format("entry {} of job {} is already reported as {}; a new decision needs a new job",
                                   accounting_entry_id, job_id, existing->reportedStatus.value_or("?")));
@@ -521,6 +609,7 @@ Status Ledger::mark_posting(std::string_view job_id, std::string_view external_k
   return impl_->write("mark posting", [&]() -> Status {
     const auto d = impl_->load_document(job_id, external_key);
     if (!d) return refuse(fmt::format("no document {} in job {}", external_key, job_id));
+    if (d->aggregateKey) return refuse(member_alone(job_id, *d));
     const auto e = impl_->load_entry(job_id, d->accountingEntryId, false);
     if (e && e->state == State::reported)
       return refuse(fmt::format("entry {} of job {} is already reported; not posting {} again",
@@ -545,6 +634,7 @@ Status Ledger::mark_posted(std::string_view job_id, std::string_view external_ke
     if (external_id.empty()) return refuse(fmt::format("document {}: the ERP's external id is empty", external_key));
     const auto d = impl_->load_document(job_id, external_key);
     if (!d) return refuse(fmt::format("no document {} in job {}", external_key, job_id));
+    if (d->aggregateKey) return refuse(member_alone(job_id, *d));
     if (d->state == State::posted) {
       if (d->externalId == external_id) return {};
       return refuse(fmt::format("document {} of job {} is already posted as {}, not {}", external_key, job_id,
@@ -579,6 +669,11 @@ Status Ledger::mark_failed(std::string_view job_id, std::string_view accounting_
     if (e->state == State::reported)
       return refuse(fmt::format("entry {} of job {} is already reported as {}", accounting_entry_id, job_id,
                                 e->reportedStatus.value_or("?")));
+    for (const auto& d : e->documents)
+      if (d.aggregateKey)
+        return refuse(fmt::format("entry {} of job {} is booked in job entry {} (§2.4 mode 3): it fails only with "
+                                  "it (mark_aggregate_failed)",
+                                  accounting_entry_id, job_id, *d.aggregateKey));
     bool found = !document.has_value();
     for (const auto& d : e->documents) {
       if (document && d.externalKey == *document) {
@@ -642,6 +737,211 @@ Status Ledger::mark_reported(std::string_view job_id, std::string_view accountin
   });
 }
 
+// --- one entry per export job (§2.4 mode 3) ----------------------------------------------------
+
+Status Ledger::record_aggregate(std::string_view job_id, const posting::Document& aggregate,
+                                const std::vector<std::string>& members) {
+  const std::string json = posting::document_json(aggregate);
+  const std::string hash = posting::document_hash(aggregate);
+  const std::string_view key = aggregate.externalKey;
+  return impl_->write("record job entry", [&]() -> Status {
+    auto& db = impl_->db;
+    if (aggregate.kind != posting::DocumentKind::journal_entry)
+      return refuse(fmt::format("{}: only a journal entry can book a job's entries (§2.4 mode 3), not a(n) {}", key,
+                                posting::to_string(aggregate.kind)));
+    if (key.empty()) return refuse("a job entry needs an external key");
+    if (members.empty()) return refuse(fmt::format("job entry {} of job {} has no members", key, job_id));
+    {
+      auto q = db.prepare("SELECT 1 FROM jobs WHERE job_id = ?1");
+      q->bind(1, job_id);
+      if (!q->step()) return refuse(fmt::format("job {} is not recorded (record_job first)", job_id));
+    }
+    const std::string now = impl_->now();
+    if (auto existing = impl_->load_aggregate(job_id, key)) {
+      std::vector<std::string> had = existing->members, want = members;
+      std::sort(had.begin(), had.end());
+      std::sort(want.begin(), want.end());
+      if (existing->documentHash == hash && had == want) return {};  // a resumed job recording it again
+      if (existing->attempts > 0 || existing->externalId)
+        return refuse(fmt::format("job entry {} of job {} was already sent to the ERP ({}); its document and members "
+                                  "cannot change (hash {} recorded)",
+                                  key, job_id, to_string(existing->state), existing->documentHash));
+      // Never sent: the new decision replaces the old, and the old members are free again.
+      auto free = db.prepare("UPDATE documents SET aggregate_key = NULL WHERE job_id = ?1 AND aggregate_key = ?2");
+      free->bind(1, job_id).bind(2, key).run();
+      auto del = db.prepare("DELETE FROM aggregates WHERE job_id = ?1 AND external_key = ?2");
+      del->bind(1, job_id).bind(2, key).run();
+    }
+    std::vector<std::string> seen;
+    for (const auto& id : members) {
+      if (std::find(seen.begin(), seen.end(), id) != seen.end())
+        return refuse(fmt::format("job entry {}: entry {} is named twice", key, id));
+      seen.push_back(id);
+      const auto e = impl_->load_entry(job_id, id, true);
+      if (!e) return refuse(fmt::format("job entry {}: no entry {} in job {}", key, id, job_id));
+      if (e->state != State::decided)
+        return refuse(fmt::format("entry {} of job {} is {}; only a decided entry can be booked in job entry {}", id,
+                                  job_id, to_string(e->state), key));
+      if (e->documents.empty())
+        return refuse(fmt::format("entry {} of job {} has no documents to book in job entry {}", id, job_id, key));
+      for (const auto& d : e->documents) {
+        if (d.kind != posting::to_string(posting::DocumentKind::journal_entry))
+          return refuse(fmt::format("entry {} of job {}: document {} is a(n) {}; only journal entries are booked in "
+                                    "job entry {} (AP documents stay one per item)",
+                                    id, job_id, d.externalKey, d.kind, key));
+        if (d.aggregateKey && *d.aggregateKey != key)
+          return refuse(fmt::format("entry {} of job {} is already booked in job entry {}", id, job_id, *d.aggregateKey));
+        if (d.attempts > 0 || d.externalId)
+          return refuse(fmt::format("entry {} of job {}: document {} was already sent to the ERP on its own", id,
+                                    job_id, d.externalKey));
+        auto doc = posting::parse_document_json(d.documentJson);
+        if (!doc) return refuse(fmt::format("entry {} of job {}: document {} is unreadable", id, job_id, d.externalKey));
+        if (doc->currency != aggregate.currency)
+          return refuse(fmt::format("entry {} of job {}: document {} is in {} but job entry {} is in {}", id, job_id,
+                                    d.externalKey, doc->currency, key, aggregate.currency));
+      }
+    }
+    auto ins = db.prepare(
+        "INSERT INTO aggregates (job_id, external_key, currency, document_json, document_hash, state, decided_at, "
+        "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'decided', ?6, ?6)");
+    ins->bind(1, job_id).bind(2, key).bind(3, aggregate.currency).bind(4, json).bind(5, hash).bind(6, now).run();
+    for (const auto& id : members) {
+      auto link = db.prepare(
+          "UPDATE documents SET aggregate_key = ?3, updated_at = ?4 WHERE job_id = ?1 AND accounting_entry_id = ?2");
+      link->bind(1, job_id).bind(2, id).bind(3, key).bind(4, now).run();
+    }
+    return {};
+  });
+}
+
+Status Ledger::mark_aggregate_posting(std::string_view job_id, std::string_view external_key) {
+  return impl_->write("mark job entry posting", [&]() -> Status {
+    const auto a = impl_->load_aggregate(job_id, external_key);
+    if (!a) return refuse(fmt::format("no job entry {} in job {}", external_key, job_id));
+    if (a->state == State::posted)
+      return refuse(fmt::format("job entry {} of job {} is already posted as {}", external_key, job_id,
+                                a->externalId.value_or("?")));
+    for (const auto& id : a->members) {
+      const auto e = impl_->load_entry(job_id, id, false);
+      if (e && e->state == State::reported)
+        return refuse(fmt::format("entry {} of job {} is already reported; not posting job entry {} again", id, job_id,
+                                  external_key));
+    }
+    const std::string now = impl_->now();
+    auto q = impl_->db.prepare(
+        "UPDATE aggregates SET state = 'posting', attempts = attempts + 1, posting_at = ?3, failure_type = NULL, "
+        "failure_message = NULL, updated_at = ?3 WHERE job_id = ?1 AND external_key = ?2");
+    q->bind(1, job_id).bind(2, external_key).bind(3, now).run();
+    auto docs = impl_->db.prepare(
+        "UPDATE documents SET state = 'posting', attempts = attempts + 1, posting_at = ?3, failure_type = NULL, "
+        "failure_message = NULL, updated_at = ?3 WHERE job_id = ?1 AND aggregate_key = ?2");
+    docs->bind(1, job_id).bind(2, external_key).bind(3, now).run();
+    for (const auto& id : a->members) impl_->refresh_entry_state(job_id, id);
+    return {};
+  });
+}
+
+Status Ledger::mark_aggregate_posted(std::string_view job_id, std::string_view external_key,
+                                     std::string_view external_id, std::string_view url, PostedBy by) {
+  return impl_->write("mark job entry posted", [&]() -> Status {
+    if (external_id.empty())
+      return refuse(fmt::format("job entry {}: the ERP's external id is empty", external_key));
+    if (by != PostedBy::sink && by != PostedBy::lookup)
+      return refuse(fmt::format("job entry {}: posted by {}; a job entry is posted by the sink or found by lookup",
+                                external_key, to_string(by)));
+    const auto a = impl_->load_aggregate(job_id, external_key);
+    if (!a) return refuse(fmt::format("no job entry {} in job {}", external_key, job_id));
+    if (a->state == State::posted) {
+      if (a->externalId == external_id) return {};
+      return refuse(fmt::format("job entry {} of job {} is already posted as {}, not {}", external_key, job_id,
+                                a->externalId.value_or("?"), external_id));
+    }
+    const bool allowed = a->state == State::posting || (by == PostedBy::lookup && a->state == State::decided);
+    if (!allowed)
+      return refuse(fmt::format("job entry {} of job {} is {}; posted by {} needs {}", external_key, job_id,
+                                to_string(a->state), to_string(by),
+                                by == PostedBy::sink ? "posting (mark_aggregate_posting before the ERP call)"
+                                                     : "decided or posting"));
+    const std::string now = impl_->now();
+    auto q = impl_->db.prepare(
+        "UPDATE aggregates SET state = 'posted', external_id = ?3, url = ?4, posted_by = ?5, posted_at = ?6, "
+        "updated_at = ?6 WHERE job_id = ?1 AND external_key = ?2");
+    q->bind(1, job_id).bind(2, external_key).bind(3, external_id);
+    if (url.empty())
+      q->bind_null(4);
+    else
+      q->bind(4, url);
+    q->bind(5, to_string(by)).bind(6, now).run();
+    auto docs = impl_->db.prepare(
+        "UPDATE documents SET state = 'posted', external_id = ?3, url = ?4, posted_by = 'aggregate', posted_at = ?5, "
+        "updated_at = ?5 WHERE job_id = ?1 AND aggregate_key = ?2");
+    docs->bind(1, job_id).bind(2, external_key).bind(3, external_id);
+    if (url.empty())
+      docs->bind_null(4);
+    else
+      docs->bind(4, url);
+    docs->bind(5, now).run();
+    for (const auto& id : a->members) impl_->refresh_entry_state(job_id, id);
+    return {};
+  });
+}
+
+Status Ledger::mark_aggregate_failed(std::string_view job_id, std::string_view external_key, const Failure& failure) {
+  return impl_->write("mark job entry failed", [&]() -> Status {
+    if (failure.type.empty()) return refuse("a failure needs a failureReasonType");
+    const auto a = impl_->load_aggregate(job_id, external_key);
+    if (!a) return refuse(fmt::format("no job entry {} in job {}", external_key, job_id));
+    if (a->state == State::posted)
+      return refuse(fmt::format("job entry {} of job {} is already posted as {}", external_key, job_id,
+                                a->externalId.value_or("?")));
+    for (const auto& id : a->members) {
+      const auto e = impl_->load_entry(job_id, id, false);
+      if (e && e->state == State::reported)
+        return refuse(fmt::format("entry {} of job {} is already reported as {}", id, job_id,
+                                  e->reportedStatus.value_or("?")));
+    }
+    const std::string now = impl_->now();
+    auto q = impl_->db.prepare(
+        "UPDATE aggregates SET state = 'failed', failure_type = ?3, failure_message = ?4, updated_at = ?5 "
+        "WHERE job_id = ?1 AND external_key = ?2");
+    q->bind(1, job_id).bind(2, external_key).bind(3, failure.type).bind(4, failure.message).bind(5, now).run();
+    auto docs = impl_->db.prepare(
+        "UPDATE documents SET state = 'failed', failure_type = ?3, failure_message = ?4, updated_at = ?5 "
+        "WHERE job_id = ?1 AND aggregate_key = ?2");
+    docs->bind(1, job_id).bind(2, external_key).bind(3, failure.type).bind(4, failure.message).bind(5, now).run();
+    for (const auto& id : a->members) {
+      auto up = impl_->db.prepare(
+          "UPDATE entries SET state = 'failed', failure_type = ?3, failure_message = ?4, updated_at = ?5 "
+          "WHERE job_id = ?1 AND accounting_entry_id = ?2");
+      up->bind(1, job_id).bind(2, id).bind(3, failure.type).bind(4, failure.message).bind(5, now).run();
+    }
+    return {};
+  });
+}
+
+Result<std::optional<AggregateRecord>> Ledger::aggregate(std::string_view job_id, std::string_view external_key) const {
+  return impl_->read<std::optional<AggregateRecord>>("read job entry", [&] {
+    return impl_->load_aggregate(job_id, external_key);
+  });
+}
+
+Result<std::vector<AggregateRecord>> Ledger::aggregates(std::string_view job_id, std::optional<State> state) const {
+  return impl_->read<std::vector<AggregateRecord>>("list job entries", [&] {
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM aggregates WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY rowid", kAggregateColumns);
+    auto q = impl_->rdb().prepare(sql.c_str());
+    q->bind(1, job_id);
+    if (state)
+      q->bind(2, to_string(*state));
+    else
+      q->bind_null(2);
+    std::vector<AggregateRecord> out;
+    while (q->step()) out.push_back(read_aggregate(*q));
+    for (auto& a : out) a.members = impl_->load_members(a.jobId, a.externalKey);
+    return out;
+  });
+}
+
 Status Ledger::mark_attachment_uploaded(std::string_view job_id, std::string_view external_key,
                                         std::string_view attachment_key) {
   return impl_->write("mark attachment uploaded", [&]() -> Status {
@@ -683,7 +983,7 @@ Result<std::vector<EntryRecord>> Ledger::entries(std::string_view job_id, std::o
 Result<std::vector<DocumentRecord>> Ledger::uncertain(std::string_view job_id) const {
   return impl_->read<std::vector<DocumentRecord>>("list uncertain documents", [&] {
     static const std::string sql = fmt::format(
-        "SELECT {} FROM documents WHERE state = 'posting' AND (?1 = '' OR job_id = ?1) "
+        "SELECT {} FROM documents WHERE state = 'posting' AND aggregate_key IS NULL AND (?1 = '' OR job_id = ?1) "
         "ORDER BY posting_at, job_id, external_key",
         kDocumentColumns);
     auto q = impl_->rdb().prepare(sql.c_str());

@@ -11,6 +11,9 @@
 //   documents    one row per (jobId, externalKey): the posting document's canonical JSON and
 //                hash, its state, the ERP's external id and URL.
 //   attachments  per document externalKey, the attachment keys already uploaded (§2.8).
+//   aggregates   one row per (jobId, externalKey) of a job-level journal entry (§2.4 mode 3,
+//                "one entry per export job"): its canonical JSON and hash, state, external id.
+//                Its members are the documents whose aggregate_key names it.
 //
 // States (DESIGN §5):
 //   document: decided -> posting -> posted          (posting = the intent, committed BEFORE the
@@ -24,6 +27,18 @@
 //   some are posted, posted when all are; failed and reported are set by the workflow.
 //   A document left in `posting` after a restart is *uncertain*: the ERP may or may not hold
 //   it. Ask the sink to look it up by externalKey before posting again (uncertain()).
+//
+// One entry per export job (§2.4 mode 3): the job's journal entries of one currency are booked
+// as ONE ERP document, the aggregate, keyed job:<jobId>:<currency>. Each member item keeps its
+// own entry and its own decided documents (what it would have posted alone); record_aggregate
+// links them to the aggregate (documents.aggregate_key) together with the aggregate's JSON,
+// and from then on they move only with it:
+//   aggregate: decided -> posting -> posted | failed     (same intent-before-the-call rule)
+//   members:   their documents follow: posting with it; posted with the aggregate's external id
+//              (posted_by = aggregate); failed with its failure (the ERP refused the whole entry:
+//              §2.4, one rejection fails every item). Their entries then report as usual.
+//   A member document is never posted, looked up or failed on its own, and is not listed by
+//   uncertain(): an aggregate left in `posting` is (aggregates(job, State::posting)).
 //
 // Durability: WAL with synchronous=FULL. NORMAL would be faster but in WAL mode may lose the
 // last commits on power failure, and the one commit we cannot lose is the `posting` intent
@@ -66,11 +81,12 @@ enum class PostedBy {
   sink,         // we posted it in this job (mark_posting, then the sink answered)
   lookup,       // recovery: the sink found it by externalKey (it was uncertain, or resumed)
   earlier_job,  // re-export: an earlier job posted it; this job reuses its external id (§4.3.3)
+  aggregate,    // §2.4 mode 3: booked in the job's entry (aggregateKey); the external id is its
 };
 const char* to_string(PostedBy by);
 
 // The newest schema this build writes. Older files are migrated on open; newer ones refused.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct DocumentRecord {
   std::string jobId;
@@ -91,6 +107,29 @@ struct DocumentRecord {
   std::optional<std::string> postingAt{};
   std::optional<std::string> postedAt{};
   std::string updatedAt;
+  // §2.4 mode 3: the externalKey of the job entry (AggregateRecord) this document is booked in.
+  std::optional<std::string> aggregateKey{};
+};
+
+// §2.4 mode 3: one journal entry for many items of a job (see the top of this file).
+struct AggregateRecord {
+  std::string jobId;
+  std::string externalKey;  // job:<jobId>:<currency>
+  std::string currency;
+  std::string documentJson;  // canonical (posting::write_document_json)
+  std::string documentHash;
+  State state = State::decided;  // decided | posting | posted | failed
+  int attempts = 0;
+  std::optional<std::string> externalId{};
+  std::optional<std::string> url{};
+  std::optional<PostedBy> postedBy{};  // sink | lookup
+  std::optional<std::string> failureType{};
+  std::optional<std::string> failureMessage{};
+  std::string decidedAt;
+  std::optional<std::string> postingAt{};
+  std::optional<std::string> postedAt{};
+  std::string updatedAt;
+  std::vector<std::string> members{};  // accountingEntryIds, in the order they were first decided
 };
 
 struct EntryRecord {
@@ -187,6 +226,25 @@ class Ledger {
   Status mark_reported(std::string_view job_id, std::string_view accounting_entry_id, std::string_view status,
                        std::optional<std::string_view> external_id = std::nullopt);
 
+  // --- one entry per export job (§2.4 mode 3) -----------------------------------------------
+  // The job's entry for `members` (accountingEntryIds of this job), before anything is sent:
+  // every member must be decided (not posted, failed or reported), have documents, all of
+  // them journal entries in the aggregate's currency, and be no other aggregate's member.
+  // Recording the same again is a no-op; while the aggregate was never sent a different
+  // document or member set replaces the old (the old members are freed); after that it is an
+  // error.
+  Status record_aggregate(std::string_view job_id, const posting::Document& aggregate,
+                          const std::vector<std::string>& members);
+  // The intent, committed before the ERP call: the aggregate and its members' documents enter
+  // `posting`. From decided, or again from posting (a retry after a lookup found nothing).
+  Status mark_aggregate_posting(std::string_view job_id, std::string_view external_key);
+  // The ERP's answer: the aggregate and every member document are posted with its external id
+  // (members: posted_by = aggregate). by = sink requires `posting`; lookup also `decided`.
+  Status mark_aggregate_posted(std::string_view job_id, std::string_view external_key, std::string_view external_id,
+                               std::string_view url = {}, PostedBy by = PostedBy::sink);
+  // The ERP refused the aggregate for good: it, its member documents and member entries fail.
+  Status mark_aggregate_failed(std::string_view job_id, std::string_view external_key, const Failure& failure);
+
   // An attachment key was uploaded to the ERP document of `external_key` (idempotent).
   Status mark_attachment_uploaded(std::string_view job_id, std::string_view external_key,
                                   std::string_view attachment_key);
@@ -195,7 +253,8 @@ class Ledger {
   Result<std::optional<EntryRecord>> entry(std::string_view job_id, std::string_view accounting_entry_id) const;
   // Entries of a job (all, or only those in `state`), ordered as they were first decided.
   Result<std::vector<EntryRecord>> entries(std::string_view job_id, std::optional<State> state = std::nullopt) const;
-  // Documents left in `posting`: of one job, or of every job when job_id is empty.
+  // Documents left in `posting`: of one job, or of every job when job_id is empty. Members of
+  // an aggregate are not listed: look up the aggregate (aggregates(job, State::posting)).
   Result<std::vector<DocumentRecord>> uncertain(std::string_view job_id = {}) const;
   // The newest job other than `current_job` in which *every* document of this accountingEntryId
   // reached the ERP (an external id is recorded for each), or nullopt. An entry of two documents
@@ -212,6 +271,11 @@ class Ledger {
   // (e.g. a job Pleo expired before it was resumed): uncertain until looked up in the ERP.
   Result<std::vector<DocumentRecord>> uncertain_of_entry(std::string_view accounting_entry_id,
                                                          std::string_view current_job) const;
+  // §2.4 mode 3: one aggregate with its members, or a job's (all, or those in `state`) in the
+  // order they were recorded.
+  Result<std::optional<AggregateRecord>> aggregate(std::string_view job_id, std::string_view external_key) const;
+  Result<std::vector<AggregateRecord>> aggregates(std::string_view job_id,
+                                                  std::optional<State> state = std::nullopt) const;
   // Attachment keys already uploaded for the document with this externalKey (any job).
   Result<std::vector<std::string>> attachments_done(std::string_view external_key) const;
 

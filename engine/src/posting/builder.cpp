@@ -207,7 +207,7 @@ std::vector<Document> aggregate_journal_entries(const std::vector<Document>& doc
       merged.kind = DocumentKind::journal_entry;
       merged.externalKey = fmt::format("job:{}:{}", job_id, d.currency);
       merged.accountingEntryId = merged.externalKey;
-      merged.reference = std::string(job_id);
+      merged.reference = std::string(job_id);  // the header names the job; the lines name the items
       merged.postingDate = std::string(posting_date);
       merged.documentDate = std::string(posting_date);
       merged.currency = d.currency;
@@ -216,9 +216,12 @@ std::vector<Document> aggregate_journal_entries(const std::vector<Document>& doc
     }
     Document& merged = out[it->second];
     merged.draft = merged.draft || d.draft;  // one draft item keeps the whole entry a draft
+    // Traceability inside the job's entry: every line starts with the Pleo accountingEntryId
+    // (and the item's reference) it books; expense lines keep their accountingEntryLineId.
+    const std::string prefix = d.reference.empty() ? d.accountingEntryId : d.accountingEntryId + " " + d.reference;
     for (const Line& l : d.lines) {
       Line& copy = merged.lines.emplace_back(l);
-      if (copy.text.empty() || copy.text == d.description) copy.text = d.reference.empty() ? d.description : d.reference + " " + d.description;
+      copy.text = prefix + " " + (copy.text.empty() ? d.description : copy.text);
     }
     for (const Attachment& a : d.attachments) merged.attachments.push_back(a);
   }

@@ -26,9 +26,13 @@ namespace lb::posting {
 // without an account). An item whose amount is zero builds no document.
 Status build_documents(const model::ExportItem& item, const Decisions& decisions, std::vector<Document>& out);
 
-// §2.4 mode 3 (one journal entry per export job, a pack setting): the job's journal entries
-// merged into one entry per currency, keyed "job:<jobId>:<currency>", lines in item order.
-// Other kinds are returned as they are: an AP document stays one per item.
+// §2.4 mode 3 (one journal entry per export job, the pack setting posting.one_entry_per_job,
+// applied by the workflow): the job's journal entries merged into one entry per currency,
+// keyed "job:<jobId>:<currency>" (also its accountingEntryId), reference = the job id, lines in
+// item order. Each line's text starts with its item's accountingEntryId and reference; expense
+// lines keep their accountingEntryLineId and dimensions; receipts keep their keys. One draft
+// member keeps the entry a draft. Other kinds are returned as they are: an AP document stays
+// one per item (§2.5: a vendor, an invoice number and its own reconciliation each).
 std::vector<Document> aggregate_journal_entries(const std::vector<Document>& documents, std::string_view job_id,
                                                 std::string_view posting_date, std::string_view description);
 

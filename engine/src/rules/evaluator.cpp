@@ -581,6 +581,7 @@ void Evaluator::set_directory(const model::Directory* directory) {
 }
 
 const Pack& Evaluator::pack() const { return *impl_->pack; }
+const nlohmann::json& Evaluator::settings() const { return impl_->settings; }
 
 int Evaluator::rebuilds() const { return impl_->rebuilds; }
 

@@ -38,6 +38,9 @@ class Evaluator {
   // memoised for the evaluator's life, so a directory whose contents change must be set again.
   void set_directory(const model::Directory* directory);
   const Pack& pack() const;
+  // The settings the hooks see as ctx.settings: the pack chain's, with the override merged in.
+  // Job-level settings that no hook reads (posting.one_entry_per_job) reach the workflow here.
+  const nlohmann::json& settings() const;
   // How many times a limit breach made the state be rebuilt (for tests and logs).
   int rebuilds() const;
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "model/json_writer.hpp"
+#include "posting/builder.hpp"
 #include "posting/document.hpp"
 #include "rules/outcome.hpp"
 #include "workflow/receipts.hpp"
@@ -25,6 +26,16 @@ const char* to_string(ReexportPolicy policy) {
     case ReexportPolicy::fail: return "fail";
   }
   return "report_existing";
+}
+
+Result<bool> one_entry_per_job(const nlohmann::json& settings) {
+  if (!settings.is_object() || !settings.contains("posting")) return false;
+  const auto& posting = settings["posting"];
+  if (!posting.is_object() || !posting.contains("one_entry_per_job")) return false;
+  const auto& v = posting["one_entry_per_job"];
+  if (!v.is_boolean())
+    return Error{fmt::format("rule pack setting posting.one_entry_per_job must be true or false, not {}", v.dump())};
+  return v.get<bool>();
 }
 
 namespace {
@@ -43,12 +54,19 @@ class JobRun {
 
   void execute() {
     s_.job_id = job_.id;
+    auto mode = one_entry_per_job(run_.rules->settings());
+    if (!mode) {
+      stop(mode.error().message);
+      return;
+    }
+    one_entry_per_job_ = *mode;
     if (!claim()) return;
     if (!prevalidate()) return;
     if (!recover()) return;
     run_.rules->set_directory(&sink_.directory());
     if (!read_control_layer()) return;
     if (!process_items()) return;
+    if (!post_job_entries()) return;
     if (!flush()) return;
     finish();
   }
@@ -138,6 +156,27 @@ class JobRun {
         spdlog::info("job {}: {} is not in the ERP: it will be posted", job_.id, doc.externalKey);
       }
     }
+    // §2.4 mode 3: a job entry left in `posting`, the same question for all its members at once.
+    auto in_flight = ledger_.aggregates(job_.id, ledger::State::posting);
+    if (!ledger_ok(in_flight, "uncertain job entries")) return false;
+    for (const auto& a : *in_flight) {
+      auto r = sink_.lookup(a.externalKey);
+      if (const auto* e = std::get_if<erp::SinkError>(&r))
+        return stop(fmt::format("ERP lookup of uncertain job entry {}: {}", a.externalKey, e->message));
+      const auto& found = std::get<std::optional<erp::Posted>>(r);
+      if (!found) {
+        spdlog::info("job {}: job entry {} is not in the ERP: it will be posted", job_.id, a.externalKey);
+        continue;
+      }
+      spdlog::info("job {}: job entry {} ({} entries) was posted before the interruption as {}: recorded, not posted "
+                   "again",
+                   job_.id, a.externalKey, a.members.size(), found->externalId);
+      if (!ledger_ok(ledger_.mark_aggregate_posted(job_.id, a.externalKey, found->externalId, found->url,
+                                                   ledger::PostedBy::lookup),
+                     "job entry recovered"))
+        return false;
+      ++s_.documents_recovered;
+    }
     return true;
   }
 
@@ -201,6 +240,10 @@ class JobRun {
     // §1.9: every item of the job gets a final status, even one Pleo sent no data for.
     for (const auto& id : to_process_) {
       if (seen_.count(id)) continue;
+      // §2.4 mode 3: an entry booked in a job entry is reported with it, whatever Pleo sent now.
+      auto existing = ledger_.entry(job_.id, id);
+      if (!ledger_ok(existing, "entry")) return false;
+      if (existing->has_value() && booked_in_job_entry(**existing)) continue;
       if (!fail_item(id, "{}", "unexpected_failure", "Pleo returned no export item data for this entry.")) return false;
       if (static_cast<int>(reports_.size()) >= run_.report_batch && !flush()) return false;
     }
@@ -216,6 +259,8 @@ class JobRun {
     const ledger::EntryRecord* entry = existing->has_value() ? &**existing : nullptr;
 
     if (entry) {
+      // §2.4 mode 3: booked in a job entry; post_job_entries posts and reports it with the others.
+      if (booked_in_job_entry(*entry)) return true;
       // Resuming: what the ledger already knows decides what happens; nothing is decided twice.
       switch (entry->state) {
         case ledger::State::reported:
@@ -283,6 +328,9 @@ class JobRun {
       ++s_.skipped;
       return queue({id, "successful", std::nullopt});
     }
+    // An entry an earlier run began to post on its own (the setting was off then) finishes alone.
+    if (one_entry_per_job_ && joins_job_entry(documents) && (!entry || never_sent(*entry)))
+      return defer(id, outcome_json, documents, entry != nullptr);
 
     // §2.8: receipts are fetched before anything is posted, so a required receipt that cannot
     // be had fails the item with nothing in the ERP.
@@ -393,6 +441,223 @@ class JobRun {
     return stop(fmt::format("ERP {} posting {}: {}", erp::to_string(e.kind), doc.externalKey, e.message));
   }
 
+  // --- one entry per export job (§2.4 mode 3) ---------------------------------------------
+
+  static bool booked_in_job_entry(const ledger::EntryRecord& e) {
+    for (const auto& d : e.documents)
+      if (d.aggregateKey) return true;
+    return false;
+  }
+
+  static bool never_sent(const ledger::EntryRecord& e) {
+    for (const auto& d : e.documents)
+      if (d.attempts > 0 || d.externalId) return false;
+    return e.state == ledger::State::decided;
+  }
+
+  // Only journal entries join; an item is all journal entries in one currency, or posts alone.
+  static bool joins_job_entry(const std::vector<posting::Document>& documents) {
+    for (const auto& d : documents)
+      if (d.kind != posting::DocumentKind::journal_entry || d.currency != documents.front().currency) return false;
+    return !documents.empty();
+  }
+
+  // The item waits for the job entry of its currency, posted once every item was decided. A
+  // receipt the item cannot do without fails it now, while nothing of it is in the ERP; the
+  // receipts are fetched again and attached once the job entry is posted (post_job_entry), so
+  // a job's receipts are never all held in memory at once.
+  bool defer(const std::string& id, const std::string& outcome_json, std::vector<posting::Document>& documents,
+             bool recorded) {
+    if (!recorded) {
+      if (run_.attachments && run_.attachments_required && !documents.front().attachments.empty()) {
+        const FetchedReceipts fetched = fetch_receipts(documents.front(), sink_.capabilities(), run_.downloads);
+        if (fetched.failure) return fail_item(id, outcome_json, fetched.failure->type, fetched.failure->message);
+      }
+      if (!ledger_ok(ledger_.record_decided(job_.id, id, outcome_json, documents), "decided")) return false;
+    }
+    deferred_.push_back({id, std::move(documents)});
+    return true;
+  }
+
+  // After every item: this run's waiting items become job entries (recorded with their members
+  // before any ERP call), then every job entry of the job the ledger holds is posted if it is
+  // not yet, and its members still pending in Pleo are queued with its outcome.
+  bool post_job_entries() {
+    if (!record_job_entries()) return false;
+    auto all = ledger_.aggregates(job_.id);
+    if (!ledger_ok(all, "job entries")) return false;
+    for (ledger::AggregateRecord& a : *all) {
+      if (run_.cancel && run_.cancel->load()) return stop("cancelled");
+      if ((a.state == ledger::State::decided || a.state == ledger::State::posting) && !post_job_entry(a)) return false;
+      if (!report_members(a)) return false;
+    }
+    return true;
+  }
+
+  bool record_job_entries() {
+    std::vector<std::string> currencies;  // in order of first appearance
+    std::map<std::string, std::vector<const Deferred*>> by_currency;
+    for (const Deferred& d : deferred_) {
+      auto& group = by_currency[d.documents.front().currency];
+      if (group.empty()) currencies.push_back(d.documents.front().currency);
+      group.push_back(&d);
+    }
+    for (const auto& currency : currencies) {
+      const auto& group = by_currency[currency];
+      std::vector<posting::Document> documents;
+      std::vector<std::string> members;
+      std::string date;  // the latest member's: each was checked open by the rules (§2.9)
+      for (const Deferred* d : group) {
+        members.push_back(d->id);
+        for (const auto& doc : d->documents) {
+          date = std::max(date, doc.postingDate);
+          documents.push_back(doc);
+        }
+      }
+      auto merged = posting::aggregate_journal_entries(
+          documents, job_.id, date, fmt::format("Pleo export job {} ({} entries)", job_.id, members.size()));
+      if (merged.size() != 1) return stop("job entry for " + currency + ": merging gave " + std::to_string(merged.size()));
+      posting::Document& entry = merged.front();
+      // An earlier run's job entry of this currency keeps its key and its members: a later one
+      // (items a stopped run had not reached yet) takes the next free key.
+      const std::string base = entry.externalKey;
+      for (int n = 2;; ++n) {
+        auto existing = ledger_.aggregate(job_.id, entry.externalKey);
+        if (!ledger_ok(existing, "job entry")) return false;
+        if (!existing->has_value()) break;
+        entry.externalKey = entry.accountingEntryId = fmt::format("{}:{}", base, n);
+      }
+      if (auto st = posting::check_invariants(entry); !st)
+        return stop(fmt::format("job entry {}: {}", entry.externalKey, st.message()));
+      if (!ledger_ok(ledger_.record_aggregate(job_.id, entry, members), "job entry decided")) return false;
+      spdlog::info("job {}: {} entries join job entry {} ({} lines)", job_.id, members.size(), entry.externalKey,
+                   entry.lines.size());
+    }
+    deferred_.clear();
+    return true;
+  }
+
+  // Intent, call, result (DESIGN §5), for the job entry and all its members at once. Returns
+  // false to stop the job; an ERP refusal fails every member (§2.4) and returns true.
+  bool post_job_entry(ledger::AggregateRecord& a) {
+    auto doc = posting::parse_document_json(a.documentJson);
+    if (!doc) return stop("ledger holds an unreadable job entry " + a.externalKey);
+    if (!ledger_ok(ledger_.mark_aggregate_posting(job_.id, a.externalKey), "job entry intent")) return false;
+    auto r = sink_.post(*doc);
+    erp::Posted posted;
+    ledger::PostedBy by = ledger::PostedBy::sink;
+    if (auto* ok = std::get_if<erp::Posted>(&r)) {
+      posted = *ok;
+      ++s_.documents_posted;
+    } else {
+      const erp::SinkError& e = std::get<erp::SinkError>(r);
+      if (e.kind == erp::ErrorKind::validation || e.kind == erp::ErrorKind::attachment) {
+        const ledger::Failure f{
+            erp::failure_reason_type(e),
+            fmt::format("The accounting system refused the export job's journal entry {} ({} entries, one entry per "
+                        "export job: one refusal fails every entry): {}",
+                        a.externalKey, a.members.size(), e.message)};
+        spdlog::error("job {}: {}", job_.id, f.message);
+        if (!ledger_ok(ledger_.mark_aggregate_failed(job_.id, a.externalKey, f), "job entry failed")) return false;
+        a.state = ledger::State::failed;
+        return true;
+      }
+      // Conflict, timeout, unreachable: the ERP may hold it. Only a lookup can tell.
+      auto found = sink_.lookup(a.externalKey);
+      auto* hit = std::get_if<std::optional<erp::Posted>>(&found);
+      if (!hit || !*hit)
+        return stop(fmt::format("ERP {} posting job entry {}: {}", erp::to_string(e.kind), a.externalKey, e.message));
+      posted = **hit;
+      by = ledger::PostedBy::lookup;
+      ++s_.documents_recovered;
+    }
+    if (!ledger_ok(ledger_.mark_aggregate_posted(job_.id, a.externalKey, posted.externalId, posted.url, by),
+                   "job entry posted"))
+      return false;
+    a.state = ledger::State::posted;
+    a.externalId = posted.externalId;
+    a.url = posted.url;
+    return true;
+  }
+
+  // Queues the members Pleo still waits for, with the job entry's outcome as the ledger holds it.
+  bool report_members(const ledger::AggregateRecord& a) {
+    bool receipts_done = false;
+    for (const auto& id : a.members) {
+      if (!to_process_.count(id) || queued_.count(id)) continue;
+      auto e = ledger_.entry(job_.id, id);
+      if (!ledger_ok(e, "entry")) return false;
+      if (!e->has_value()) return stop(fmt::format("job entry {}: member {} is not in the ledger", a.externalKey, id));
+      const ledger::EntryRecord& entry = **e;
+      switch (entry.state) {
+        case ledger::State::reported:
+          queue({id, entry.reportedStatus.value_or("successful"), entry.reportedExternalId}, entry.failureType,
+                entry.failureMessage);
+          break;
+        case ledger::State::posted:
+          if (!receipts_done && a.externalId) {
+            // Also after a crash between the post and the uploads: the ledger knows what is attached.
+            upload_job_entry_receipts({*a.externalId, a.url.value_or("")}, a);
+            receipts_done = true;
+          }
+          ++s_.job_entry_members;
+          queue({id, "successful", a.externalId}, std::nullopt, std::nullopt, a.url);
+          break;
+        case ledger::State::failed:
+          count_failure(entry.failureType.value_or("unexpected_failure"));
+          queue({id, "failed", std::nullopt}, entry.failureType, entry.failureMessage);
+          break;
+        case ledger::State::decided:
+        case ledger::State::posting:
+          return stop(fmt::format("job entry {} is {} but its member {} is {}", a.externalKey, to_string(a.state), id,
+                                  to_string(entry.state)));
+      }
+      if (static_cast<int>(reports_.size()) >= run_.report_batch && !flush()) return false;
+    }
+    return true;
+  }
+
+  // §2.8 for a job entry: each member's receipts, one at a time, so that a job's receipts are
+  // never all held in memory at once (deterministic keys; what the ledger records as uploaded is
+  // not sent again). A sink that takes one file per document gets them merged into one PDF
+  // (workflow/receipts). A receipt that cannot be had now is a warning: the entry is posted, and
+  // the items were checked before it was (defer).
+  void upload_job_entry_receipts(const erp::Posted& posted, const ledger::AggregateRecord& a) {
+    if (!run_.attachments) return;
+    auto doc = posting::parse_document_json(a.documentJson);
+    if (!doc || doc->attachments.empty()) return;
+    const erp::Capabilities caps = sink_.capabilities();
+    auto done = ledger_.attachments_done(doc->externalKey);
+    const auto attached = [&](const std::string& key) {
+      return done && std::find(done->begin(), done->end(), key) != done->end();
+    };
+    std::vector<posting::Document> batches;
+    if (caps.single_attachment) {
+      if (done && !done->empty()) return;  // its one file is there
+      batches.push_back(*doc);
+    } else {
+      for (const auto& attachment : doc->attachments) {
+        if (attached(attachment.key)) continue;
+        posting::Document one;
+        one.externalKey = doc->externalKey;
+        one.accountingEntryId = doc->accountingEntryId;
+        one.attachments = {attachment};
+        batches.push_back(std::move(one));
+      }
+    }
+    for (const auto& batch : batches) {
+      const FetchedReceipts fetched = fetch_receipts(batch, caps, run_.downloads);
+      if (fetched.failure) {
+        spdlog::warn("job {}: {} (job entry {} is posted without it)", job_.id, fetched.failure->message,
+                     doc->externalKey);
+        continue;
+      }
+      const UploadResult up = upload_receipts(sink_, ledger_, job_.id, posted, batch, fetched.files);
+      for (const auto& f : up.failed)
+        spdlog::warn("job {}: receipt not attached to job entry {}: {}", job_.id, posted.externalId, f);
+    }
+  }
+
   bool reexport(const std::string& id, const ledger::PriorPosting& prior) {
     ++s_.reexports;
     std::string keys;
@@ -453,6 +718,7 @@ class JobRun {
       ++s_.failed;
     }
     updates_.push_back(std::move(u));
+    queued_.insert(report.id);
     reports_.push_back(std::move(report));
     ++done_;
     if (run_.on_progress) run_.on_progress({run_.company_id, job_.id, done_, total_});
@@ -598,8 +864,16 @@ class JobRun {
   ledger::Ledger& ledger_;
   pleo::Client& pleo_;
   erp::Sink& sink_;
+  struct Deferred {
+    std::string id;
+    std::vector<posting::Document> documents;
+  };
+
   std::set<std::string> to_process_;
   std::set<std::string> seen_;
+  std::set<std::string> queued_;  // items with a status queued in this run
+  bool one_entry_per_job_ = false;
+  std::vector<Deferred> deferred_;  // §2.4 mode 3: items waiting for their job entry
   std::vector<pleo::JobItemUpdate> updates_;
   std::vector<Report> reports_;
   std::unique_ptr<pleo::Client> single_attempt_;

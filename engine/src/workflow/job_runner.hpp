@@ -11,6 +11,19 @@
 // it up in the ERP. Across jobs (§4.3.3): an entry counts as posted by an earlier job only when
 // every one of its documents was; a re-export reuses the documents an earlier job posted and
 // posts the missing ones, after looking up any that a job Pleo has since expired left uncertain.
+//
+// One entry per export job (§2.4 mode 3; the rule pack's setting posting.one_entry_per_job,
+// default false): the job's journal entries are booked as one ERP journal entry per currency,
+// the job entry, keyed job:<jobId>:<currency>, posted after every item of the job was decided.
+// AP invoices, payments and credit notes stay one document per item, posted as they come:
+// each has a vendor, an invoice number and a reconciliation of its own (§2.5), which one merged
+// document cannot carry. Items the rules fail are not in the job entry and are reported failed
+// as usual. The ledger records the job entry's intent (document and member accountingEntryIds)
+// before the ERP call and its answer after it; every member is reported successful with the job
+// entry's external id only once it is posted, and all of them fail when the ERP refuses it
+// (§2.4: one rejection fails every item). A job entry left uncertain by a crash is looked up
+// by its key before anything is posted again. A later job re-exporting a member follows the
+// ReexportPolicy like any posted entry (report_existing: the job entry's external id).
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -73,6 +86,7 @@ struct JobSummary {
   int64_t documents_posted = 0;
   int64_t documents_recovered = 0;  // uncertain documents found in the ERP by lookup
   int64_t reexports = 0;
+  int64_t job_entry_members = 0;  // §2.4 mode 3: items reported with a job entry's external id
   std::map<std::string, int64_t> failures;  // by failureReasonType
 };
 
@@ -81,6 +95,10 @@ struct RunSummary {
   int64_t jobs_skipped = 0;  // someone else's (422 on claim, or in_progress not ours)
   std::string error;         // a company-level stop (listing failed, reconnect required, ...)
 };
+
+// §2.4 mode 3: the rule pack's posting.one_entry_per_job (false when absent). A value that is
+// not a boolean is an error naming the setting: the job is not started with a guessed mode.
+Result<bool> one_entry_per_job(const nlohmann::json& settings);
 
 // Every pending job of the company, plus in_progress jobs this installation claimed, oldest
 // first, one at a time.
