@@ -16,6 +16,32 @@ std::string escaped(std::string_view s) {
   return out;
 }
 
+// One byte at a time, the obvious way: what the word-at-a-time scan must agree with.
+std::string escaped_slowly(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
 std::string number(double d) {
   std::string out;
   JsonWriter(out).value(d);
@@ -39,6 +65,23 @@ TEST_CASE("strings are escaped exactly as JSON.stringify does", "[model][json_wr
   CHECK(escaped("\xe2\x80\xa8") == "\"\xe2\x80\xa8\"");  // U+2028 raw, as JSON.stringify does
   CHECK(escaped("end\n") == R"("end\n")");
   CHECK(escaped("\"") == R"("\"")");
+}
+
+TEST_CASE("every byte value at every position of a word is escaped as byte by byte", "[model][json_writer]") {
+  // The escaper skips eight bytes at a time; each byte value is tried at each offset of such a
+  // word, among neighbours that need no escape and neighbours that are close to ones that do.
+  for (const char filler : {'a', '!', '#', '[', ']', '\x7f', '\x80', '\xff', '\x21', '\x1f'}) {
+    for (int b = 0; b < 256; ++b) {
+      for (size_t len : {1u, 7u, 8u, 9u, 16u, 17u}) {
+        for (size_t at = 0; at < len; ++at) {
+          std::string s(len, filler);
+          s[at] = static_cast<char>(b);
+          INFO("byte " << b << " at " << at << " of " << len << ", filler " << int(static_cast<unsigned char>(filler)));
+          REQUIRE(escaped(s) == escaped_slowly(s));
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("numbers print like JSON.stringify", "[model][json_writer]") {

@@ -177,9 +177,43 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
   return *this;
 }
 
+namespace {
+
+// True when some byte of `s` needs an escape: a control character, '"' or '\\'. Eight bytes at a
+// time: each test sets a byte's top bit when the byte is below 0x20 or zero after the XOR, and
+// taken together they are exact (a borrow only ever reaches past a byte that already hit).
+bool needs_escape(std::string_view s) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    const uint64_t quote = w ^ (kOnes * '"');
+    const uint64_t backslash = w ^ (kOnes * '\\');
+    if ((((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHigh)
+      return true;
+  }
+  for (; p < end; ++p)
+    if (kEscape[uint8_t(*p)] != 0) return true;
+  return false;
+}
+
+}  // namespace
+
 void JsonWriter::escape(std::string& out, std::string_view s) {
+  // Most strings (keys, codes, ids, amounts' currencies) need no escape: one copy, quotes included.
+  const std::size_t at = out.size();
+  if (!needs_escape(s)) {
+    out.resize(at + s.size() + 2);
+    char* d = out.data() + at;
+    d[0] = '"';
+    if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
+    d[s.size() + 1] = '"';
+    return;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
+  out.reserve(at + s.size() + 8);
   out += '"';
   const char* p = s.data();
   const char* end = p + s.size();
