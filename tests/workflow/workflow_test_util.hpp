@@ -37,6 +37,7 @@
 #include "sim/generate.hpp"
 #include "sim/pleo_server.hpp"
 #include "workflow/job_runner.hpp"
+#include "workflow/minimum_requests.hpp"
 
 namespace lb::workflow::test {
 
