@@ -664,6 +664,15 @@ int run_e2e(const BenchArgs& a) {
   auto pack = load_pack_or_report(rules.string());
   if (!pack) return kExitUsage;
   const bool temporary = a.keep.empty();
+  if (!temporary) {
+    // The same seed makes the same job ids: a ledger left from an earlier run would take them
+    // for jobs it already exported. Nothing is deleted here; the folder must start empty.
+    std::error_code ec;
+    if (fs::exists(a.keep, ec) && !fs::is_empty(a.keep, ec)) {
+      fmt::print(stderr, "error: --keep {}: the folder is not empty; give a new or empty one\n", a.keep);
+      return kExitUsage;
+    }
+  }
   const fs::path dir = temporary ? make_temp_dir() : fs::path(a.keep);
   if (dir.empty()) return kExitUsage;
   const Cleanup cleanup{dir, temporary};
@@ -796,7 +805,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", args->seed, "Seed of the item generator (same seed, same items)");
   cmd->add_option("--keep", args->keep,
                   "Write the data set and outcomes into this folder and keep them (reused by later runs with the "
-                  "same --items and --seed); with --e2e, the ledger and the ERPs");
+                  "same --items and --seed); with --e2e, the ledger and the ERPs (a new or empty folder)");
   auto* rules = cmd->add_option("-r,--rules", args->rules,
                                 "Rule pack folder (default: tests/bench/pack; with --e2e the shipped pleo-sim pack)");
   auto* e2e = cmd->add_flag("--e2e", args->e2e,
