@@ -4,9 +4,73 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
+#include "erp/directory_content.hpp"
+#include "erp/sqlite_erp.hpp"
+#include "sim/generate.hpp"
+#include "sim/pleo_server.hpp"
+#include "workflow/config.hpp"
+
 namespace lb::cli {
+
+Result<std::filesystem::path> shipped_pack(const std::string& name) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back((exe.parent_path() / LB_INSTALL_RULES_FROM_BIN / name).lexically_normal());
+  candidates.push_back(fs::path(LB_SOURCE_RULES_DIR) / name);
+  std::string looked;
+  for (const auto& dir : candidates) {
+    if (fs::is_regular_file(dir / "pack.toml", ec)) return dir;
+    looked += (looked.empty() ? "" : ", ") + dir.string();
+  }
+  return Error{fmt::format("the shipped rule pack '{}' was not found (looked in {}); give its folder with --rules",
+                           name, looked)};
+}
+
+bool configure_sim_companies(const std::filesystem::path& state, const std::filesystem::path& rules,
+                             const sim::PleoServer& server, workflow::Config& config) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(state, ec);
+  const fs::path world = state / "world-directory.yaml";
+  {
+    std::ofstream out(world);
+    sim::write_directory(out);
+  }
+  auto content = erp::read_directory_content(world.string());
+  if (!content) {
+    fmt::print(stderr, "error: {}\n", content.error().message);
+    return false;
+  }
+  config.ledger = state / "ledger.sqlite";
+  for (const auto& company : server.companies()) {
+    workflow::CompanyConfig c;
+    c.id = company.id;
+    c.name = fmt::format("{} ({})", company.country, company.currency);
+    c.pleo = "sim";
+    c.rules = rules;
+    c.erp_kind = "sqlite";
+    c.erp_path = (state / fmt::format("erp-{}.sqlite", company.id.substr(0, 8))).string();
+    const bool fresh = !fs::exists(c.erp_path);
+    auto erp = erp::SqliteErp::open(c.erp_path, {.create = true});
+    if (!erp) {
+      fmt::print(stderr, "error: {}\n", erp.error().message);
+      return false;
+    }
+    if (fresh) {
+      if (auto st = (*erp)->seed(*content); !st) {
+        fmt::print(stderr, "error: seeding {}: {}\n", c.erp_path, st.message());
+        return false;
+      }
+    }
+    config.companies.push_back(std::move(c));
+  }
+  return true;
+}
 
 std::shared_ptr<const rules::Pack> load_pack_or_report(const std::string& dir) {
   auto pack = rules::Pack::load(dir);

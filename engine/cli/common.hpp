@@ -1,6 +1,7 @@
 #pragma once
 // What several subcommands share: loading a pack and a directory, --set overrides, the clock.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,7 +14,26 @@
 #include "rules/evaluator.hpp"
 #include "rules/pack.hpp"
 
+namespace lb::sim {
+class PleoServer;
+}
+namespace lb::workflow {
+struct Config;
+}
+
 namespace lb::cli {
+
+// A rule pack shipped with ledgerbridge (a folder of rules/ in the source tree, e.g.
+// "pleo-sim"), found whatever the current directory is: first beside the executable as
+// installed (<prefix>/bin/ledgerbridge -> <prefix>/share/ledgerbridge/rules/<name>), then in
+// the source tree this binary was built from. The error names every place looked at.
+Result<std::filesystem::path> shipped_pack(const std::string& name);
+
+// `run --pleo sim` and `bench --e2e`: every simulated company gets its own SQLite ERP in
+// `state` (erp-<id>.sqlite, seeded with the simulated world's master data when new) and an
+// entry in `config` with the pack `rules`; the ledger is state/ledger.sqlite. Reports to stderr.
+bool configure_sim_companies(const std::filesystem::path& state, const std::filesystem::path& rules,
+                             const sim::PleoServer& server, workflow::Config& config);
 
 // Prints the error to stderr and returns nullptr when the pack cannot be loaded.
 std::shared_ptr<const rules::Pack> load_pack_or_report(const std::string& dir);

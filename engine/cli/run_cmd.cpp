@@ -9,16 +9,13 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "erp/directory_content.hpp"
 #include "model/currency.hpp"
 #include "erp/sqlite_erp.hpp"
-#include "sim/generate.hpp"
 #include "sim/pleo_server.hpp"
 #include "workflow/runner.hpp"
 
@@ -58,47 +55,6 @@ std::string counts(const std::map<std::string, int64_t>& by) {
   std::string s;
   for (const auto& [k, v] : by) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", k, v);
   return s.empty() ? "" : "  (" + s + ")";
-}
-
-// Every simulated company gets its own SQLite ERP with the simulated world's master data.
-bool seed_sim_erps(const RunArgs& a, const sim::PleoServer& server, workflow::Config& config) {
-  const fs::path state = a.state;
-  std::error_code ec;
-  fs::create_directories(state, ec);
-  const fs::path world = state / "world-directory.yaml";
-  {
-    std::ofstream out(world);
-    sim::write_directory(out);
-  }
-  auto content = erp::read_directory_content(world.string());
-  if (!content) {
-    fmt::print(stderr, "run: {}\n", content.error().message);
-    return false;
-  }
-  config.ledger = state / "ledger.sqlite";
-  for (const auto& company : server.companies()) {
-    workflow::CompanyConfig c;
-    c.id = company.id;
-    c.name = fmt::format("{} ({})", company.country, company.currency);
-    c.pleo = "sim";
-    c.rules = a.rules.empty() ? fs::path("rules/pleo-sim") : fs::path(a.rules);
-    c.erp_kind = "sqlite";
-    c.erp_path = (state / fmt::format("erp-{}.sqlite", company.id.substr(0, 8))).string();
-    const bool fresh = !fs::exists(c.erp_path);
-    auto erp = erp::SqliteErp::open(c.erp_path, {.create = true});
-    if (!erp) {
-      fmt::print(stderr, "run: {}\n", erp.error().message);
-      return false;
-    }
-    if (fresh) {
-      if (auto st = (*erp)->seed(*content); !st) {
-        fmt::print(stderr, "run: seeding {}: {}\n", c.erp_path, st.message());
-        return false;
-      }
-    }
-    config.companies.push_back(std::move(c));
-  }
-  return true;
 }
 
 int run(const RunArgs& a) {
@@ -149,13 +105,25 @@ int run(const RunArgs& a) {
     }
     options.sim_base_url = server->base_url();
     for (const auto& c : server->companies()) options.sim_api_keys[c.id] = c.api_key;
+    fs::path rules;
     if (a.config.empty()) {
-      if (!seed_sim_erps(a, *server, config)) return kExitUsage;
+      // The pack: --rules as given (relative to the current directory), else the shipped
+      // pleo-sim pack wherever ledgerbridge is run from.
+      if (!a.rules.empty()) {
+        rules = fs::absolute(a.rules);
+      } else if (auto shipped = shipped_pack("pleo-sim")) {
+        rules = *shipped;
+      } else {
+        fmt::print(stderr, "run: {}\n", shipped.error().message);
+        return kExitUsage;
+      }
+      if (!configure_sim_companies(a.state, rules, *server, config)) return kExitUsage;
     } else if (a.pleo == "sim") {
       for (auto& c : config.companies) c.pleo = "sim";
     }
     fmt::print("simulated Pleo at {}: {} companies, {} jobs of {} items each\n", server->base_url(), a.companies,
                a.jobs, a.items);
+    if (!rules.empty()) fmt::print("rule pack {}\n", rules.string());
   }
 
   const bool tty = ::isatty(STDERR_FILENO);
@@ -243,7 +211,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--jobs", args->jobs, "Pending jobs per simulated company")->capture_default_str();
   cmd->add_option("--items", args->items, "Items per simulated job")->capture_default_str();
   cmd->add_option("--faults", args->faults, "Simulator fault probability per request (0..1)")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--rules", args->rules, "Simulator mode: rule pack (default rules/pleo-sim)");
+  cmd->add_option("--rules", args->rules,
+                  "Simulator mode: rule pack folder (default: the shipped pleo-sim pack, found beside the installed "
+                  "command or in the source tree, from any directory)");
   cmd->add_option("--now", args->now, "The rules' clock, e.g. 2026-01-15T12:00:00Z");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

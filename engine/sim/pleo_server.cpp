@@ -391,6 +391,7 @@ struct PleoServer::State {
   std::map<std::string, int> bursts;                             // 429 bursts still to send
   Faults faults;
   detail::Rng fault_rng;
+  std::map<std::string, int> faults_struck;  // per by_endpoint key ("" for `all`): FaultProfile::limit
   SimCounters counters;
   uint64_t request_seq = 0;
 
@@ -596,6 +597,11 @@ struct PleoServer::State {
     d.rate_limit = !d.drop && !d.server_error && u[2] < p.rate_limit;
     d.lost_response = !d.drop && !d.server_error && !d.rate_limit && u[3] < p.lost_response;
     d.truncate = !d.drop && !d.server_error && !d.rate_limit && !d.lost_response && u[4] < p.truncate;
+    if (d.drop || d.server_error || d.rate_limit || d.lost_response || d.truncate) {
+      int& struck = faults_struck[it != faults.by_endpoint.end() ? op : std::string()];
+      if (p.limit >= 0 && struck >= p.limit) d.drop = d.server_error = d.rate_limit = d.lost_response = d.truncate = false;
+      else ++struck;
+    }
     d.latency = u[5] < p.latency;
     d.latency_ms = p.latency_ms;
     d.burst_length = std::max(1, p.burst_length);
@@ -1533,6 +1539,17 @@ int PleoServer::port() const {
   return state_->bound_port;
 }
 
+int export_api_requests(const SimCounters& c) {
+  int n = 0;
+  for (const char* op : {PleoServer::kOpListJobs, PleoServer::kOpGetJob, PleoServer::kOpJobEvent,
+                         PleoServer::kOpListJobItems, PleoServer::kOpUpdateJobItems, PleoServer::kOpExportItems,
+                         PleoServer::kOpCreateJob}) {
+    const auto it = c.requests.find(op);
+    if (it != c.requests.end()) n += it->second;
+  }
+  return n;
+}
+
 int PleoServer::page_cap() const { return std::max(1, state_->cfg.page_cap); }
 
 const std::vector<SimCompany>& PleoServer::companies() const { return state_->companies; }
@@ -1618,6 +1635,7 @@ void PleoServer::set_faults(Faults faults) {
   State& s = *state_;
   s.fault_rng = detail::Rng(s.fault_seed(faults));
   s.bursts.clear();
+  s.faults_struck.clear();
   s.faults = std::move(faults);
 }
 

@@ -41,6 +41,12 @@ struct FaultProfile {
   double truncate = 0;
   int burst_length = 3;
   int latency_ms = 150;
+  // At most this many requests meet a failure mode (drop, server_error, rate_limit,
+  // lost_response, truncate) from this profile; later ones are served normally (latency still
+  // applies). -1: no limit. A rate_limit strike counts once; its burst follows it. For tests
+  // that need one fault at one point, e.g. only the first `started` loses its answer. The
+  // count starts again at set_faults().
+  int limit = -1;
 
   // `p` spread over the failure modes (server_error, rate_limit, drop, lost_response,
   // truncate get p/5 each) plus latency with probability p: the CLI's --faults.
@@ -129,6 +135,11 @@ struct SimCounters {
   int faults_server_error = 0, faults_rate_limit = 0, faults_latency = 0, faults_drop = 0,
       faults_lost_response = 0, faults_truncate = 0;
 };
+
+// Requests to the Export API proper (jobs, job events, job items, export items): what the
+// workflow's request budget counts (workflow/minimum_requests.hpp). Master data, OAuth tokens
+// and receipt files are not among them.
+int export_api_requests(const SimCounters& counters);
 
 class PleoServer {
  public:

@@ -281,6 +281,59 @@ TEST_CASE("ledger: a restart finds uncertain documents and resumes a job without
   CHECK_THAT(require_error(l->mark_job_claimed("job-3")), Catch::Contains("job job-3 is not recorded"));
 }
 
+// Which in_progress jobs are ours to resume (domain brief §1.1, §1.3; DESIGN §5). Bug fixed:
+// the ledger could not record that Pleo refused our `started`, so the intent written before it
+// stayed and the next run took the other integration's job over.
+TEST_CASE("ledger: a claim Pleo refused, or that never reached Pleo, is not ours to resume", "[ledger]") {
+  ScratchDir dir("ledger");
+  const auto path = dir.file("ledger.sqlite");
+  {
+    auto l = open_ok(path);
+    // Accepted (202): ours.
+    require_ok(l->record_job("accepted", "c"));
+    require_ok(l->mark_job_claiming("accepted"));
+    require_ok(l->mark_job_claimed("accepted"));
+    // Sent, no answer recorded (a crash, or the answer was lost): ours until Pleo says otherwise.
+    require_ok(l->record_job("in-flight", "c"));
+    require_ok(l->mark_job_claiming("in-flight"));
+    // Refused (422 to a `started` no earlier attempt of ours could have made moot, §1.3).
+    require_ok(l->record_job("refused", "c"));
+    require_ok(l->mark_job_claiming("refused"));
+    require_ok(l->mark_job_claim_refused("refused"));
+    require_ok(l->mark_job_claim_refused("refused"));  // idempotent
+    // Never reached Pleo (every attempt refused before it was applied, e.g. 429): withdrawn.
+    require_ok(l->record_job("withdrawn", "c"));
+    require_ok(l->mark_job_claiming("withdrawn"));
+    require_ok(l->withdraw_job_claim("withdrawn"));
+    // Seen, never claimed.
+    require_ok(l->record_job("seen", "c"));
+
+    // A refusal cannot undo a claim Pleo accepted, nor can a withdrawal.
+    CHECK_THAT(require_error(l->mark_job_claim_refused("accepted")), Catch::Contains("Pleo accepted our claim"));
+    CHECK_THAT(require_error(l->withdraw_job_claim("accepted")), Catch::Contains("Pleo accepted our claim"));
+    // A refused job never gets a final event from us.
+    CHECK_THAT(require_error(l->mark_job_final_sent("refused", "failed")), Catch::Contains("never claimed"));
+    CHECK_THAT(require_error(l->mark_job_claim_refused("nope")), Catch::Contains("job nope is not recorded"));
+    CHECK_THAT(require_error(l->withdraw_job_claim("nope")), Catch::Contains("job nope is not recorded"));
+  }
+  auto l = open_ok(path);  // what the next run sees
+  auto job = [&](const char* id) {
+    auto j = l->job(id);
+    REQUIRE(j.ok());
+    REQUIRE(j->has_value());
+    return **j;
+  };
+  CHECK(job("accepted").claim_is_ours());
+  CHECK(job("in-flight").claim_is_ours());
+  CHECK_FALSE(job("in-flight").claimRefusedAt);
+  CHECK_FALSE(job("refused").claim_is_ours());
+  CHECK(job("refused").claimRefusedAt.has_value());
+  CHECK(job("refused").claimingAt.has_value());  // the history stays: we did try
+  CHECK_FALSE(job("withdrawn").claim_is_ours());
+  CHECK_FALSE(job("withdrawn").claimingAt);
+  CHECK_FALSE(job("seen").claim_is_ours());
+}
+
 TEST_CASE("ledger: a changed decision replaces the old one only while nothing was sent", "[ledger]") {
   ScratchDir dir("ledger");
   auto l = open_ok(dir.file("ledger.sqlite"));
@@ -501,6 +554,44 @@ TEST_CASE("ledger: a v1 file is migrated on open and keeps its history", "[ledge
   require_ok(again->mark_aggregate_posting("new-job", "job:new-job:DKK"));
   require_ok(again->mark_aggregate_posted("new-job", "job:new-job:DKK", "GL-1"));
   CHECK(entry_state(*again, "new-job", "e2") == State::posted);
+}
+
+// v2 as build 2 wrote it (v1 plus this step), frozen like kV1Schema, with a claim intent that
+// never got its answer recorded.
+static const char* kV2Step = R"sql(
+CREATE TABLE attachments (external_key TEXT NOT NULL, attachment_key TEXT NOT NULL, job_id TEXT NOT NULL,
+  uploaded_at TEXT NOT NULL, PRIMARY KEY (external_key, attachment_key));
+CREATE INDEX documents_by_entry ON documents (accounting_entry_id, external_id);
+CREATE INDEX documents_by_state ON documents (state);
+INSERT INTO jobs (job_id, company_id, first_seen_at, claiming_at) VALUES ('in-flight', 'c', '2025-02-01T00:00:00Z',
+  '2025-02-01T00:00:01Z');
+PRAGMA user_version = 2;
+)sql";
+
+TEST_CASE("ledger: a v2 file gains the claim refusal and keeps its claims", "[ledger]") {
+  ScratchDir dir("ledger");
+  const auto path = dir.file("v2.sqlite");
+  write_raw(path, kV1Schema);
+  write_raw(path, kV2Step);
+
+  auto l = open_ok(path);
+  CHECK(l->schema_version() == lb::ledger::kSchemaVersion);
+  auto old = l->job("old-job");
+  REQUIRE(old.ok());
+  REQUIRE(old->has_value());
+  CHECK((*old)->claim_is_ours());
+  CHECK((*old)->finalEvent == "completed");
+  auto in_flight = l->job("in-flight");
+  REQUIRE(in_flight.ok());
+  REQUIRE(in_flight->has_value());
+  // An intent from before the refusal was recorded is still taken for ours (as build 2 did):
+  // nothing in the file says otherwise.
+  CHECK((*in_flight)->claim_is_ours());
+  CHECK_FALSE((*in_flight)->claimRefusedAt);
+  require_ok(l->mark_job_claim_refused("in-flight"));
+  in_flight = l->job("in-flight");
+  REQUIRE(in_flight.ok());
+  CHECK_FALSE((*in_flight)->claim_is_ours());
 }
 
 TEST_CASE("ledger: files it cannot use are refused with the file named", "[ledger]") {

@@ -580,6 +580,39 @@ TEST_CASE("sim pleo: a lost response leaves the write applied; a 5xx leaves noth
   CHECK(api.get("/v3/export-items?job_id=" + job)->status == 200);
 }
 
+TEST_CASE("sim pleo: a fault profile with a limit strikes only that many requests", "[sim-pleo]") {
+  PleoServer server;
+  REQUIRE(server.start().ok());
+  const Api api = api_for(server);
+  const std::string job = server.job_ids()[0];
+
+  // One lost answer, then normal service: the first `started` is applied and its answer never
+  // arrives; a second `started` meets the state the first one left (422).
+  sim::Faults once;
+  once.by_endpoint[PleoServer::kOpJobEvent] = sim::FaultProfile{.lost_response = 1.0, .limit = 1};
+  server.set_faults(once);
+  CHECK_FALSE(api.post("/v3/export-job-events", event(job, "started")));
+  CHECK(server.job(job)->status == "in_progress");
+  const auto again = api.post("/v3/export-job-events", event(job, "started"));
+  REQUIRE(again);
+  CHECK(again->status == 422);
+  CHECK(server.counters().faults_lost_response == 1);
+
+  // set_faults starts counting again; other endpoints are untouched.
+  sim::Faults twice;
+  twice.by_endpoint[PleoServer::kOpGetJob] = sim::FaultProfile{.server_error = 1.0, .limit = 2};
+  server.set_faults(twice);
+  std::vector<int> statuses;
+  for (int i = 0; i < 4; ++i) {
+    const auto r = api.get("/v3/export-jobs/" + job);
+    REQUIRE(r);
+    statuses.push_back(r->status >= 500 ? 500 : r->status);
+  }
+  CHECK(statuses == std::vector<int>{500, 500, 200, 200});
+  CHECK(server.counters().faults_server_error == 2);
+  CHECK(api.get("/v3/export-jobs")->status == 200);
+}
+
 TEST_CASE("sim pleo: master data and attachment files match the items", "[sim-pleo]") {
   sim::PleoServerConfig cfg;
   cfg.companies = 1;

@@ -37,6 +37,7 @@
 #include "sim/generate.hpp"
 #include "sim/pleo_server.hpp"
 #include "workflow/job_runner.hpp"
+#include "workflow/minimum_requests.hpp"
 
 namespace lb::workflow::test {
 
@@ -240,12 +241,7 @@ inline int requests(const sim::SimCounters& c, const char* op) {
   const auto it = c.requests.find(op);
   return it == c.requests.end() ? 0 : it->second;
 }
-inline int export_api_requests(const sim::SimCounters& c) {
-  return requests(c, sim::PleoServer::kOpListJobs) + requests(c, sim::PleoServer::kOpGetJob) +
-         requests(c, sim::PleoServer::kOpJobEvent) + requests(c, sim::PleoServer::kOpListJobItems) +
-         requests(c, sim::PleoServer::kOpUpdateJobItems) + requests(c, sim::PleoServer::kOpExportItems) +
-         requests(c, sim::PleoServer::kOpCreateJob);
-}
+using sim::export_api_requests;
 
 // Events Pleo accepted (202) for a job, by name.
 inline std::map<std::string, int> accepted_events(const sim::SimJob& job) {

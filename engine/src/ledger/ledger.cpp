@@ -130,6 +130,11 @@ CREATE TABLE aggregates (
 );
 CREATE INDEX aggregates_by_state ON aggregates (state);
 )sql",
+    // v4: Pleo refused our claim (422 on `started`, §1.3): such a job is someone else's and is
+    // never resumed, although the intent written before `started` (claiming_at) stays.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN claim_refused_at TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per schema version");
 
@@ -488,6 +493,33 @@ Status Ledger::mark_job_claimed(std::string_view job_id) {
   });
 }
 
+Status Ledger::mark_job_claim_refused(std::string_view job_id) {
+  return impl_->write("mark job claim refused", [&]() -> Status {
+    auto q = impl_->db.prepare("SELECT claimed_at FROM jobs WHERE job_id = ?1");
+    q->bind(1, job_id);
+    if (!q->step()) return refuse(fmt::format("job {} is not recorded", job_id));
+    if (!q->is_null(0))
+      return refuse(fmt::format("job {}: Pleo accepted our claim at {}; a later refusal does not undo it", job_id,
+                                q->text(0)));
+    auto up = impl_->db.prepare("UPDATE jobs SET claim_refused_at = COALESCE(claim_refused_at, ?2) WHERE job_id = ?1");
+    up->bind(1, job_id).bind(2, impl_->now()).run();
+    return {};
+  });
+}
+
+Status Ledger::withdraw_job_claim(std::string_view job_id) {
+  return impl_->write("withdraw job claim", [&]() -> Status {
+    auto q = impl_->db.prepare("SELECT claimed_at FROM jobs WHERE job_id = ?1");
+    q->bind(1, job_id);
+    if (!q->step()) return refuse(fmt::format("job {} is not recorded", job_id));
+    if (!q->is_null(0))
+      return refuse(fmt::format("job {}: Pleo accepted our claim at {}; it cannot be withdrawn", job_id, q->text(0)));
+    auto up = impl_->db.prepare("UPDATE jobs SET claiming_at = NULL WHERE job_id = ?1");
+    up->bind(1, job_id).run();
+    return {};
+  });
+}
+
 Status Ledger::mark_job_final_sent(std::string_view job_id, std::string_view event) {
   return impl_->write("mark final event sent", [&]() -> Status {
     auto q = impl_->db.prepare("SELECT claimed_at, final_event FROM jobs WHERE job_id = ?1");
@@ -507,8 +539,8 @@ Status Ledger::mark_job_final_sent(std::string_view job_id, std::string_view eve
 Result<std::optional<JobRecord>> Ledger::job(std::string_view job_id) const {
   return impl_->read<std::optional<JobRecord>>("read job", [&]() -> std::optional<JobRecord> {
     auto q = impl_->rdb().prepare(
-        "SELECT job_id, company_id, first_seen_at, claiming_at, claimed_at, final_event, final_sent_at FROM jobs "
-        "WHERE job_id = ?1");
+        "SELECT job_id, company_id, first_seen_at, claiming_at, claimed_at, final_event, final_sent_at, "
+        "claim_refused_at FROM jobs WHERE job_id = ?1");
     q->bind(1, job_id);
     if (!q->step()) return std::nullopt;
     JobRecord j;
@@ -519,6 +551,7 @@ Result<std::optional<JobRecord>> Ledger::job(std::string_view job_id) const {
     j.claimedAt = q->optional_text(4);
     j.finalEvent = q->optional_text(5);
     j.finalSentAt = q->optional_text(6);
+    j.claimRefusedAt = q->optional_text(7);
     return j;
   });
 }

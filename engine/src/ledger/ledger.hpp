@@ -4,8 +4,8 @@
 // §4.3) and a job can be resumed after a crash without a second `started` event.
 //
 // One SQLite file per installation (or per company: the caller picks the path). What it holds:
-//   jobs         one row per Pleo export job we worked on: claimed (`started` accepted by
-//                Pleo), final event sent.
+//   jobs         one row per Pleo export job we worked on: the claim (`started` about to be
+//                sent, accepted by Pleo, or refused by Pleo), final event sent.
 //   entries      one row per (jobId, accountingEntryId): the decision (outcome JSON), the
 //                item's state, the failure, the status Pleo accepted for it.
 //   documents    one row per (jobId, externalKey): the posting document's canonical JSON and
@@ -86,7 +86,7 @@ enum class PostedBy {
 const char* to_string(PostedBy by);
 
 // The newest schema this build writes. Older files are migrated on open; newer ones refused.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct DocumentRecord {
   std::string jobId;
@@ -153,8 +153,16 @@ struct JobRecord {
   std::string firstSeenAt;
   std::optional<std::string> claimingAt{};  // we were about to send `started`
   std::optional<std::string> claimedAt{};   // Pleo accepted `started`: never send it again
+  // Pleo answered our `started` with 422 and no attempt of ours can have been applied: the
+  // job was not pending, so it is another integration's (domain brief §1.3). (schema v4)
+  std::optional<std::string> claimRefusedAt{};
   std::optional<std::string> finalEvent{};  // completed | completed_with_errors | failed
   std::optional<std::string> finalSentAt{};
+
+  // Whether an in_progress job may be resumed as ours, without `started` (§1.1, §4.3.6): Pleo
+  // accepted our claim, or we sent it and it was never refused (a crash or a lost answer left
+  // it unconfirmed; it may have been applied, and nothing says it was not).
+  bool claim_is_ours() const { return claimedAt.has_value() || (claimingAt.has_value() && !claimRefusedAt); }
 };
 
 // What an earlier job posted for an accountingEntryId (re-export detection, §4.3.3): every
@@ -195,10 +203,17 @@ class Ledger {
   // --- jobs ---------------------------------------------------------------------------------
   // Idempotent: records the job the first time it is seen.
   Status record_job(std::string_view job_id, std::string_view company_id);
-  // Before sending `started` (intent), and after Pleo accepted it. On restart, a job with
-  // claimedAt set is resumed without a second `started` (§4.3.6).
+  // Before sending `started` (intent), and after Pleo accepted it. On restart, a job whose
+  // claim_is_ours() is resumed without a second `started` (§4.3.6).
   Status mark_job_claiming(std::string_view job_id);
   Status mark_job_claimed(std::string_view job_id);
+  // Pleo refused our `started` (422) and no attempt of ours can have been applied: another
+  // integration's job, never resumed. An error once Pleo accepted our claim. Idempotent.
+  Status mark_job_claim_refused(std::string_view job_id);
+  // No `started` of ours can have been applied (every attempt was refused before any state
+  // change, e.g. 429, or never left this machine): the intent is withdrawn, so the job is not
+  // taken for ours if it is in_progress later. An error once Pleo accepted our claim.
+  Status withdraw_job_claim(std::string_view job_id);
   // After Pleo accepted the final event. A second call with a different event is an error.
   Status mark_job_final_sent(std::string_view job_id, std::string_view event);
   Result<std::optional<JobRecord>> job(std::string_view job_id) const;

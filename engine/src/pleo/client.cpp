@@ -265,8 +265,10 @@ Result<HttpResponse> Client::call(const Call& c) {
     options_.limiter->acquire();  // §4.2: one budget per credential
     auto response = transport_->perform(request);
     if (!response) {
-      // Network errors and timeouts are transient (§4.2). Every Pleo call here is safe to
-      // repeat; a repeated `started` event comes back 422, which the workflow already handles.
+      // Network errors and timeouts are transient (§4.2). Reads are safe to repeat; the two
+      // writes that are not (`started`, item updates: no idempotency key) are sent by the
+      // workflow through a client with max_attempts = 1, and it settles a lost answer itself
+      // (job_runner.cpp: send_started, report_batch).
       if (backoff.wait()) continue;
       return response.error();
     }

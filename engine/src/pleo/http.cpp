@@ -109,6 +109,10 @@ Result<HttpResponse> HttpTransport::perform(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // any encoding libcurl can decode
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  if (options_.fresh_connection) {  // see TransportOptions::fresh_connection
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  }
 
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers)

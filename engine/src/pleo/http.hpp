@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP transport (libcurl) under the Pleo client and the ERP HTTP sink (DESIGN §1, §3).
 // - Keep-alive: one CURL easy handle per transport, reused for every call, so connections and
-//   TLS sessions are reused. perform() serialises calls on that handle with a mutex: a
+//   TLS sessions are reused (except with fresh_connection, for writes that must go out once). perform() serialises calls on that handle with a mutex: a
 //   transport (and the Client above it) may be shared between threads, but calls on it run one
 //   at a time; give each worker its own Client for parallel calls (they can share one
 //   RateLimiter and one Auth).
@@ -35,6 +35,11 @@ struct TransportOptions {
   std::string user_agent{"ledgerbridge/0.1"};
   std::string log_name{"pleo"};                  // first word of each log line
   std::shared_ptr<spdlog::logger> logger{};      // null = spdlog's default logger
+  // Every request on a new connection, closed after it. For writes that must not be sent twice:
+  // when a *reused* connection dies before any answer, libcurl silently sends the request again
+  // on a new one (7.88 has no option to stop it), so a write Pleo applied and whose answer was
+  // lost would be applied again. libcurl never re-sends on a fresh connection.
+  bool fresh_connection = false;
 };
 
 struct HttpRequest {

@@ -40,6 +40,13 @@ Result<bool> one_entry_per_job(const nlohmann::json& settings) {
 
 namespace {
 
+// A write that failed this way may still have been applied by Pleo (§4.3): the request may
+// have reached it and the answer was lost, cut, or an error from a proxy in front of it.
+bool may_have_been_applied(const pleo::Error& e) {
+  return e.kind == pleo::ErrorKind::server || e.kind == pleo::ErrorKind::bad_response ||
+         ((e.kind == pleo::ErrorKind::network || e.kind == pleo::ErrorKind::timeout) && e.may_have_reached_server);
+}
+
 std::string now_iso() {
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
@@ -102,23 +109,80 @@ class JobRun {
                    "record job"))
       return false;
     if (job_.status != "pending") {
-      // run_company resumes an in_progress job only when this ledger holds our claim or our
-      // intent to claim (a crash between Pleo's 202 and mark_job_claimed). Either way it is
-      // ours now: record it, or mark_job_final_sent would refuse the final event later.
+      // run_company resumes an in_progress job only when the ledger's claim is ours (accepted,
+      // or sent and never refused: a crash or a lost answer between Pleo's 202 and
+      // mark_job_claimed). Either way it is ours now: record it, or mark_job_final_sent would
+      // refuse the final event later.
       s_.resumed = true;
       return ledger_ok(ledger_.mark_job_claimed(job_.id), "claimed (resumed)");
     }
     if (!ledger_ok(ledger_.mark_job_claiming(job_.id), "claim")) return false;
-    auto st = pleo_.post_job_event({.jobId = job_.id, .event = "started"});
-    if (!st) {
-      if (st.error().kind == pleo::ErrorKind::conflict_422) {
-        s_.not_ours = true;
-        return stop("another integration has claimed this job (422 on started)");
+    return send_started();
+  }
+
+  // Why `started` is not left to the client's automatic retry: Pleo has no idempotency key, and
+  // a retried `started` whose first attempt was applied (its answer lost) gets the same 422
+  // INVALID_EXPORT_JOB_STATUS_CHANGE as a claim another integration made first. The contract
+  // cannot tell the two apart afterwards either: ExportJobV3 has no "started by" (startedAt is
+  // a time, set by whoever claimed), and job events cannot be read back (only POST
+  // /v3/export-job-events exists). So `started` goes out once per attempt, and each answer is
+  // read for what it proves:
+  //  - 202: ours.
+  //  - 422 while no attempt of ours can have been applied: the job was not pending when Pleo got
+  //    our only request(s): someone else's (§1.3). Recorded as refused, so no later run resumes it.
+  //  - no usable answer after the request may have reached Pleo (lost or cut answer, 5xx, a
+  //    timeout after sending), or 422 after such an attempt: the job is re-read (a GET is safe
+  //    to repeat). pending: not applied, send again. in_progress: presumed ours. Our request was
+  //    in flight and nothing shows it was not applied; another claim inside that window would
+  //    need a second integration working this company's exports, which Pleo's model rules out
+  //    (a company is connected to one accounting system, §2.12; one worker per company, §1.2).
+  //    Leaving it would strand our own claim until the job expires with nothing exported.
+  //    Finished: not ours to touch.
+  //  - 429, or a request that never left: nothing applied; back off and send again.
+  // When the claim cannot be settled the job stops. The intent stays only if an attempt may
+  // have been applied (the next run then resumes an in_progress job as ours); otherwise it is
+  // withdrawn, so that the job is not taken for ours once someone else has started it.
+  bool send_started() {
+    const pleo::ClientOptions& o = pleo_.options();
+    pleo::Backoff backoff(o.retry, o.clock ? *o.clock : pleo::system_clock(), o.random);
+    bool maybe_applied = false;  // an attempt of ours may have been applied without our hearing so
+    for (;;) {
+      auto st = single_attempt().post_job_event({.jobId = job_.id, .event = "started"});
+      if (st) {
+        s_.claimed_here = true;
+        return ledger_ok(ledger_.mark_job_claimed(job_.id), "claimed");
       }
-      return stop("started: " + st.error().to_string());
+      const pleo::Error& e = st.error();
+      if (e.kind == pleo::ErrorKind::conflict_422 && !maybe_applied)
+        return claim_refused("another integration has claimed this job (422 on started)");
+      if (e.kind == pleo::ErrorKind::conflict_422 || may_have_been_applied(e)) {
+        maybe_applied = true;
+        auto now = pleo_.get_export_job(job_.id);
+        if (!now) return stop("started: no answer, and the job could not be re-read: " + now.error().to_string());
+        if (now->status == "in_progress") {
+          spdlog::warn("job {}: `started` got no answer ({}); the job is in_progress: taken as our claim", job_.id,
+                       e.to_string());
+          s_.claimed_here = true;
+          return ledger_ok(ledger_.mark_job_claimed(job_.id), "claimed (answer lost)");
+        }
+        if (now->status != "pending") return claim_refused("the job is " + now->status + ", not ours to start");
+      } else if (e.kind != pleo::ErrorKind::rate_limited && e.kind != pleo::ErrorKind::network &&
+                 e.kind != pleo::ErrorKind::timeout) {
+        return claim_unsettled(maybe_applied, e.to_string());
+      }
+      if (!backoff.wait(e.retry_after)) return claim_unsettled(maybe_applied, e.to_string());
     }
-    s_.claimed_here = true;
-    return ledger_ok(ledger_.mark_job_claimed(job_.id), "claimed");
+  }
+
+  bool claim_refused(const std::string& why) {
+    s_.not_ours = true;
+    if (!ledger_ok(ledger_.mark_job_claim_refused(job_.id), "claim refused")) return false;
+    return stop(why);
+  }
+
+  bool claim_unsettled(bool maybe_applied, const std::string& why) {
+    if (!maybe_applied && !ledger_ok(ledger_.withdraw_job_claim(job_.id), "withdraw claim")) return false;
+    return stop("started: " + why);
   }
 
   // §1.4 / §2.11: the ERP must be reachable and accept our credentials before any item.
@@ -803,11 +867,13 @@ class JobRun {
     return true;
   }
 
-  // The client for calls that must not be repeated blindly (report_batch).
+  // The client for calls that must not be repeated blindly (send_started, report_batch): no
+  // retry of its own, and no silent re-send by libcurl either (fresh_connection).
   pleo::Client& single_attempt() {
     if (!single_attempt_) {
       pleo::ClientOptions o = pleo_.options();
       o.retry.max_attempts = 1;
+      o.transport.fresh_connection = true;
       single_attempt_ = std::make_unique<pleo::Client>(o);
     }
     return *single_attempt_;
@@ -907,7 +973,7 @@ RunSummary run_company(CompanyRun& run) {
     if (job.status == "in_progress") {
       // §1.1: an in_progress job is resumed only when this installation claimed it.
       auto record = run.ledger->job(job.id);
-      if (!record || !record->has_value() || !((*record)->claimedAt || (*record)->claimingAt)) {
+      if (!record || !record->has_value() || !(*record)->claim_is_ours()) {
         ++out.jobs_skipped;
         continue;
       }
