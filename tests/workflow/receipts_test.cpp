@@ -44,12 +44,18 @@ std::unique_ptr<erp::SqliteErp> erp_with(World& w, erp::Capabilities caps) {
   return std::move(erp).value();
 }
 
+// What SIGKILL does to a run, as far as the run can tell: it stops at that point, mid-call.
+struct Killed {};
+
 // The sink the job sees: forwards to `inner`, records every post, and may refuse some.
 class RecordingSink final : public erp::Sink {
  public:
   explicit RecordingSink(erp::Sink& inner) : inner_(inner) {}
   std::function<bool(const posting::Document&)> refuse;  // true: refused as a validation error
   std::vector<std::string> posted;                       // externalKeys the ERP accepted
+  bool refuse_uploads = false;                           // every attachment refused (ERP outage)
+  bool kill_after_post = false;                          // "dies" (throws Killed) once a post is applied
+  int uploads = 0;                                       // attachments the ERP took
 
   std::string_view name() const override { return inner_.name(); }
   erp::Capabilities capabilities() const override { return inner_.capabilities(); }
@@ -57,12 +63,16 @@ class RecordingSink final : public erp::Sink {
     if (refuse && refuse(d)) return erp::SinkError{erp::ErrorKind::validation, "the period is closed (test)"};
     auto r = inner_.post(d);
     if (std::holds_alternative<erp::Posted>(r)) posted.push_back(d.externalKey);
+    if (kill_after_post) throw Killed{};
     return r;
   }
   erp::SinkResult<std::optional<erp::Posted>> lookup(std::string_view key) override { return inner_.lookup(key); }
   erp::SinkResult<std::monostate> upload_attachment(const erp::Posted& p, const posting::Attachment& a,
                                                     std::string_view bytes) override {
-    return inner_.upload_attachment(p, a, bytes);
+    if (refuse_uploads) return erp::SinkError{erp::ErrorKind::unreachable, "connection refused (test outage)"};
+    auto r = inner_.upload_attachment(p, a, bytes);
+    if (std::holds_alternative<std::monostate>(r)) ++uploads;
+    return r;
   }
   const model::Directory& directory() const override { return inner_.directory(); }
   erp::SinkResult<std::monostate> check() override { return inner_.check(); }
@@ -346,4 +356,97 @@ TEST_CASE("workflow DESIGN §5: a document an expired job left uncertain is reso
   const auto in_erp_list = w.company(0).erp->list();
   REQUIRE(in_erp_list.ok());
   for (const auto& d : *in_erp_list) CHECK(keys.insert(d.externalKey).second);
+}
+
+namespace {
+
+// A new entry like one the first job posted as one document, with a JPEG and a PNG receipt.
+json entry_with_two_receipts(World& w, const std::vector<std::string>& raw, const std::string& first_job,
+                             const std::string& entry) {
+  json item = raw_item(raw, successful_entry(w, first_job, 1));
+  item["accountingEntryId"] = entry;
+  item["files"] = json::array({{{"url", "https://x/b.jpg"}, {"type", "image/jpeg"}, {"size", 61000}},
+                               {{"url", "https://x/c.png"}, {"type", "image/png"}, {"size", 9000}}});
+  return item;
+}
+
+RunSummary run_with(World& w, erp::Sink& sink, bool required) {
+  return w.with_run(
+      0,
+      [&](CompanyRun& run) {
+        run.attachments_required = required;
+        return run_company(run);
+      },
+      ReexportPolicy::report_existing, &sink);
+}
+
+}  // namespace
+
+TEST_CASE("workflow §2.8: a receipt the ERP will not attach after the post is logged, never dropped silently",
+          "[workflow][receipts]") {
+  LogCapture log;
+  World w(world_of(12));
+  const std::string first_job = w.pleo().job_ids().at(0);
+  const auto raw = w.raw_items(0, first_job);
+  REQUIRE(w.run(0).jobs.size() == 1);
+  const std::string entry = "5e1f2c3a-7b9d-4e21-8f00-0000000000c3";
+  auto job2 = w.pleo().add_job(w.company(0).info.id, {entry_with_two_receipts(w, raw, first_job, entry).dump()});
+  REQUIRE(job2.ok());
+  RecordingSink sink(*w.company(0).erp);
+  sink.refuse_uploads = true;
+  // Required or not: the receipts were fetched before the post (a receipt that cannot be had
+  // fails the item then, with nothing in the ERP); once the entry is in the ERP, the item is
+  // what its entry is, and Pleo is told only what the ledger holds (posted).
+  const RunSummary s = run_with(w, sink, GENERATE(true, false));
+  REQUIRE(s.jobs.size() == 1);
+  CHECK(s.jobs[0].stopped.empty());
+  CHECK(s.jobs[0].documents_posted == 1);
+  auto stored = w.company(0).erp->find(entry);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->has_value());
+  CHECK((*stored)->files.empty());
+  CHECK(item_of(*w.pleo().job(*job2), entry).status == "successful");
+  CHECK_THAT(log.text(), Catch::Contains("receipt not attached to " + (*stored)->externalId));
+  CHECK_THAT(log.text(), Catch::Contains("connection refused (test outage)"));
+  CHECK(*w.ledger().attachments_done(entry) == std::vector<std::string>{});
+  check_exactly_once(w, 0);
+}
+
+TEST_CASE("workflow §2.8/DESIGN §5: a run killed between the post and the receipts attaches them on resume, once",
+          "[workflow][receipts]") {
+  LogCapture log;
+  World w(world_of(12));
+  const std::string first_job = w.pleo().job_ids().at(0);
+  const auto raw = w.raw_items(0, first_job);
+  REQUIRE(w.run(0).jobs.size() == 1);
+  const std::string entry = "5e1f2c3a-7b9d-4e21-8f00-0000000000d4";
+  auto job2 = w.pleo().add_job(w.company(0).info.id, {entry_with_two_receipts(w, raw, first_job, entry).dump()});
+  REQUIRE(job2.ok());
+
+  RecordingSink dying(*w.company(0).erp);
+  dying.kill_after_post = true;
+  CHECK_THROWS_AS(run_with(w, dying, true), Killed);
+  auto stored = w.company(0).erp->find(entry);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->has_value());
+  CHECK((*stored)->files.empty());
+
+  RecordingSink healthy(*w.company(0).erp);
+  const RunSummary s = run_with(w, healthy, true);
+  REQUIRE(s.jobs.size() == 1);
+  CHECK(s.jobs[0].resumed);
+  CHECK(s.jobs[0].stopped.empty());
+  CHECK(healthy.posted.empty());  // found by lookup, not posted again
+  CHECK(healthy.uploads == 2);
+  stored = w.company(0).erp->find(entry);
+  REQUIRE(stored.ok());
+  CHECK((*stored)->files.size() == 2);
+  CHECK(item_of(*w.pleo().job(*job2), entry).status == "successful");
+
+  // Once more: the job is done, nothing is attached twice.
+  RecordingSink again(*w.company(0).erp);
+  CHECK(run_with(w, again, true).jobs.empty());
+  CHECK(again.uploads == 0);
+  CHECK(w.company(0).erp->find(entry).value()->files.size() == 2);
+  check_exactly_once(w, 0);
 }

@@ -331,7 +331,7 @@ class JobRun {
           return queue({id, entry->reportedStatus.value_or("successful"), entry->reportedExternalId},
                        entry->failureType, entry->failureMessage);
         case ledger::State::posted:
-          return queue({id, "successful", first_external_id(*entry)});
+          return resume_posted(item, *entry);
         case ledger::State::failed:
           count_failure(entry->failureType.value_or("unexpected_failure"));
           return queue({id, "failed", std::nullopt}, entry->failureType, entry->failureMessage);
@@ -438,10 +438,47 @@ class JobRun {
       if (!post_document(id, doc, posted[i], failed)) return false;
       if (failed) return true;  // the item is failed and queued
     }
-    const UploadResult up = upload_receipts(sink_, ledger_, job_.id, posted.front(), documents.front(), receipts);
+    return attach_and_report(id, documents.front(), posted.front(), std::move(receipts), std::nullopt);
+  }
+
+  // §2.8 after the post: the receipts go onto the first document under their deterministic keys
+  // (the ledger records each, so a resumed run attaches only what is missing), then the item is
+  // reported successful, as its entry is. A receipt that could not be had or attached now is
+  // logged, never dropped silently (§2.8: posting without it is acceptable only because the
+  // entry succeeded; Pleo is told only what the ledger holds, and it holds the entry as posted).
+  bool attach_and_report(const std::string& id, const posting::Document& doc, const erp::Posted& posted,
+                         std::vector<Receipt> receipts, std::optional<ReceiptFailure> failure) {
+    if (failure)
+      spdlog::warn("job {}: entry {} is posted as {} without its receipt: {}", job_.id, id, posted.externalId,
+                   failure->message);
+    const UploadResult up = upload_receipts(sink_, ledger_, job_.id, posted, doc, receipts);
     for (const auto& f : up.failed)
-      spdlog::warn("job {}: receipt not attached to {}: {}", job_.id, posted.front().externalId, f);
-    return queue({id, "successful", posted.front().externalId}, std::nullopt, std::nullopt, posted.front().url);
+      spdlog::warn("job {}: receipt not attached to {}: {}", job_.id, posted.externalId, f);
+    return queue({id, "successful", posted.externalId}, std::nullopt, std::nullopt, posted.url);
+  }
+
+  // Resuming an entry the ERP already holds (the run stopped between its post and its report):
+  // receipts not attached yet are fetched again from the item's fresh links (Pleo's links last
+  // 24 hours; the ledger's copy may be older) and attached, then it is reported.
+  bool resume_posted(const model::ExportItem& item, const ledger::EntryRecord& entry) {
+    const std::string& id = item.accountingEntryId;
+    const ledger::DocumentRecord& first = entry.documents.front();
+    const erp::Posted posted{first.externalId.value_or(""), first.url.value_or("")};
+    auto doc = posting::parse_document_json(first.documentJson);
+    if (!doc) return stop("ledger holds an unreadable document " + first.externalKey);
+    if (!run_.attachments || doc->attachments.empty()) return attach_and_report(id, *doc, posted, {}, std::nullopt);
+    auto done = ledger_.attachments_done(doc->externalKey);
+    if (!ledger_ok(done, "attachments")) return false;
+    bool missing = sink_.capabilities().single_attachment ? done->empty() : false;
+    for (const auto& a : doc->attachments)
+      if (!sink_.capabilities().single_attachment && std::find(done->begin(), done->end(), a.key) == done->end())
+        missing = true;
+    if (!missing) return attach_and_report(id, *doc, posted, {}, std::nullopt);
+    if (item.files)
+      for (size_t i = 0; i < doc->attachments.size() && i < item.files->size(); ++i)
+        doc->attachments[i].url = (*item.files)[i].url;
+    FetchedReceipts fetched = fetch_receipts(*doc, sink_.capabilities(), run_.downloads);
+    return attach_and_report(id, *doc, posted, std::move(fetched.files), std::move(fetched.failure));
   }
 
   // DESIGN §5 across jobs: documents of this entry that another job left in `posting` (it
@@ -757,12 +794,6 @@ class JobRun {
   void count_failure(const std::string& type) {
     ++s_.failures[type];
     any_failed_ = true;
-  }
-
-  static std::optional<std::string> first_external_id(const ledger::EntryRecord& e) {
-    for (const auto& d : e.documents)
-      if (d.externalId) return d.externalId;
-    return std::nullopt;
   }
 
   bool queue(Report report, std::optional<std::string> failure_type = std::nullopt,
