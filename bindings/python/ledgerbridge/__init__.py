@@ -194,7 +194,14 @@ class Erp:
 
     post / lookup / upload_attachment are where the Pleo workflow (Engine.run, Run) sends the
     documents of a company whose ERP this is; they are called on the thread that executes the run.
+
+    `capabilities` says what the ERP takes as receipts (domain brief §2.8), as
+    ledgerbridge_erp_set_capabilities reads it: {"singleAttachment": True} makes a run merge an
+    item's receipts into one PDF before upload_attachment; "maxAttachmentBytes" and
+    "attachmentTypes" (MIME types) limit what is sent. None: several files of any type, 30 MB each.
     """
+
+    capabilities: Optional[Mapping[str, Any]] = None
 
     def account(self, code: str) -> Record:
         return None
@@ -337,6 +344,16 @@ def _new_erp_handle(erp: Erp) -> ctypes.c_void_p:
         with _live_lock:
             _live.pop(key, None)
     _check(status, error)
+    if erp.capabilities is not None:
+        if not hasattr(_lib, "ledgerbridge_erp_set_capabilities"):
+            _lib.ledgerbridge_erp_free(handle)
+            raise LedgerbridgeError("this libledgerbridge predates ledgerbridge_erp_set_capabilities (LEDGERBRIDGE_1.2)")
+        error = ctypes.c_void_p()
+        status = _lib.ledgerbridge_erp_set_capabilities(handle, json.dumps(dict(erp.capabilities)).encode(),
+                                                        ctypes.byref(error))
+        if status != 0:
+            _lib.ledgerbridge_erp_free(handle)
+        _check(status, error)
     return handle
 
 

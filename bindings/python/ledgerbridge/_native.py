@@ -101,4 +101,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         _fn(lib, "ledgerbridge_run_execute", c_status, vp, pvp, pvp)
         _fn(lib, "ledgerbridge_run_cancel", c_status, vp)
         _fn(lib, "ledgerbridge_run_free", None, vp)
+    # LEDGERBRIDGE_1.2: what a host ERP takes as attachments.
+    if hasattr(lib, "ledgerbridge_erp_set_capabilities"):
+        _fn(lib, "ledgerbridge_erp_set_capabilities", c_status, vp, ctypes.c_char_p, pvp)
 

@@ -222,6 +222,22 @@ class ErpTest(unittest.TestCase):
         o = self.engine.load_pack(DEMO, directory=lb.Erp()).evaluate(ITEMS[0])
         self.assertEqual(o.status, "failed")
 
+    def test_capabilities_reach_the_library(self):
+        class OneFileErp(DemoErp):
+            capabilities = {"singleAttachment": True, "maxAttachmentBytes": 1_000_000,
+                            "attachmentTypes": ["application/pdf", "image/jpeg"]}
+
+        pack = self.engine.load_pack(DEMO, directory=OneFileErp())
+        self.assertEqual(pack.evaluate(ITEMS[0]).raw, self.reference[0])
+
+        class BadErp(DemoErp):
+            capabilities = {"singleAttachment": "yes"}
+
+        before = len(lb._live)
+        with self.assertRaisesRegex(lb.InvalidArgument, "singleAttachment"):
+            self.engine.load_pack(DEMO, directory=BadErp())
+        self.assertEqual(len(lb._live), before)  # the refused ERP's binding is released
+
     def test_callbacks_outlive_python_references(self):
         pack = self.engine.load_pack(DEMO, directory=DemoErp())  # no reference kept to the Erp
         gc.collect()
