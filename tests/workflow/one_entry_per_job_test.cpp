@@ -67,9 +67,9 @@ std::vector<erp::DocumentSummary> erp_job_entries(World& w, size_t company) {
 // refuses them for good, is unreachable before writing, or "dies" (throws Killed, as SIGKILL
 // would end the process mid-call) before or after the write.
 struct Killed {};
-class JobEntryErp final : public erp::Sink {
+class JobEntryErp final : public ForwardingSink {
  public:
-  explicit JobEntryErp(erp::Sink& inner) : inner_(inner) {}
+  using ForwardingSink::ForwardingSink;
   bool refuse = false;            // ErrorKind::validation, nothing written
   int unreachable = 0;            // the next N job-entry posts fail before anything is written
   bool kill_before_write = false;
@@ -80,8 +80,6 @@ class JobEntryErp final : public erp::Sink {
   int job_entry_posts = 0;              // calls that reached the ERP for a job entry
   int refused_all = -1;                 // >= 0: every post (AP too) refused for good
 
-  std::string_view name() const override { return inner_.name(); }
-  erp::Capabilities capabilities() const override { return inner_.capabilities(); }
   erp::SinkResult<erp::Posted> post(const posting::Document& d) override {
     if (refused_all >= 0) {
       ++refused_all;
@@ -108,15 +106,6 @@ class JobEntryErp final : public erp::Sink {
     }
     return inner_.lookup(key);
   }
-  erp::SinkResult<std::monostate> upload_attachment(const erp::Posted& p, const posting::Attachment& a,
-                                                    std::string_view bytes) override {
-    return inner_.upload_attachment(p, a, bytes);
-  }
-  const model::Directory& directory() const override { return inner_.directory(); }
-  erp::SinkResult<std::monostate> check() override { return inner_.check(); }
-
- private:
-  erp::Sink& inner_;
 };
 
 }  // namespace

@@ -48,17 +48,15 @@ std::unique_ptr<erp::SqliteErp> erp_with(World& w, erp::Capabilities caps) {
 struct Killed {};
 
 // The sink the job sees: forwards to `inner`, records every post, and may refuse some.
-class RecordingSink final : public erp::Sink {
+class RecordingSink final : public ForwardingSink {
  public:
-  explicit RecordingSink(erp::Sink& inner) : inner_(inner) {}
+  using ForwardingSink::ForwardingSink;
   std::function<bool(const posting::Document&)> refuse;  // true: refused as a validation error
   std::vector<std::string> posted;                       // externalKeys the ERP accepted
   bool refuse_uploads = false;                           // every attachment refused (ERP outage)
   bool kill_after_post = false;                          // "dies" (throws Killed) once a post is applied
   int uploads = 0;                                       // attachments the ERP took
 
-  std::string_view name() const override { return inner_.name(); }
-  erp::Capabilities capabilities() const override { return inner_.capabilities(); }
   erp::SinkResult<erp::Posted> post(const posting::Document& d) override {
     if (refuse && refuse(d)) return erp::SinkError{erp::ErrorKind::validation, "the period is closed (test)"};
     auto r = inner_.post(d);
@@ -66,7 +64,6 @@ class RecordingSink final : public erp::Sink {
     if (kill_after_post) throw Killed{};
     return r;
   }
-  erp::SinkResult<std::optional<erp::Posted>> lookup(std::string_view key) override { return inner_.lookup(key); }
   erp::SinkResult<std::monostate> upload_attachment(const erp::Posted& p, const posting::Attachment& a,
                                                     std::string_view bytes) override {
     if (refuse_uploads) return erp::SinkError{erp::ErrorKind::unreachable, "connection refused (test outage)"};
@@ -74,11 +71,6 @@ class RecordingSink final : public erp::Sink {
     if (std::holds_alternative<std::monostate>(r)) ++uploads;
     return r;
   }
-  const model::Directory& directory() const override { return inner_.directory(); }
-  erp::SinkResult<std::monostate> check() override { return inner_.check(); }
-
- private:
-  erp::Sink& inner_;
 };
 
 // The raw item of `entry` among `raw`.

@@ -205,17 +205,34 @@ class World {
   pleo::ManualClock clock_;
 };
 
+// Forwards every call to `inner`: a test's ERP overrides only the calls it interferes with.
+class ForwardingSink : public erp::Sink {
+ public:
+  explicit ForwardingSink(erp::Sink& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  erp::Capabilities capabilities() const override { return inner_.capabilities(); }
+  erp::SinkResult<erp::Posted> post(const posting::Document& d) override { return inner_.post(d); }
+  erp::SinkResult<std::optional<erp::Posted>> lookup(std::string_view key) override { return inner_.lookup(key); }
+  erp::SinkResult<std::monostate> upload_attachment(const erp::Posted& p, const posting::Attachment& a,
+                                                    std::string_view bytes) override {
+    return inner_.upload_attachment(p, a, bytes);
+  }
+  const model::Directory& directory() const override { return inner_.directory(); }
+  erp::SinkResult<std::monostate> check() override { return inner_.check(); }
+
+ protected:
+  erp::Sink& inner_;
+};
+
 // An ERP whose connection drops after `fail_after` successful posts: every later post is
 // refused before anything is written (unreachable), until fail_after is set back to -1.
-class FlakySink final : public erp::Sink {
+class FlakySink final : public ForwardingSink {
  public:
-  explicit FlakySink(erp::Sink& inner) : inner_(inner) {}
+  using ForwardingSink::ForwardingSink;
   int fail_after = -1;  // successful posts allowed before the outage; -1: no outage
   int posts = 0;        // successful posts so far
   int refused = 0;
 
-  std::string_view name() const override { return inner_.name(); }
-  erp::Capabilities capabilities() const override { return inner_.capabilities(); }
   erp::SinkResult<erp::Posted> post(const posting::Document& d) override {
     if (fail_after >= 0 && posts >= fail_after) {
       ++refused;
@@ -225,16 +242,6 @@ class FlakySink final : public erp::Sink {
     if (std::holds_alternative<erp::Posted>(r)) ++posts;
     return r;
   }
-  erp::SinkResult<std::optional<erp::Posted>> lookup(std::string_view key) override { return inner_.lookup(key); }
-  erp::SinkResult<std::monostate> upload_attachment(const erp::Posted& p, const posting::Attachment& a,
-                                                    std::string_view bytes) override {
-    return inner_.upload_attachment(p, a, bytes);
-  }
-  const model::Directory& directory() const override { return inner_.directory(); }
-  erp::SinkResult<std::monostate> check() override { return inner_.check(); }
-
- private:
-  erp::Sink& inner_;
 };
 
 inline int requests(const sim::SimCounters& c, const char* op) {
