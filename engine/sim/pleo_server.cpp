@@ -386,6 +386,7 @@ struct PleoServer::State {
   std::map<std::string, pleo::FileInfo> files;
   std::map<std::string, pleo::MasterData> master;  // built on first use per company
   std::map<std::string, std::vector<std::string>> missing_contra;
+  std::set<std::string> withheld;  // accountingEntryIds the data layer no longer serves
 
   std::map<std::string, std::deque<Clock::time_point>> windows;  // rate limit, per credential
   std::map<std::string, int> bursts;                             // 429 bursts still to send
@@ -1083,7 +1084,8 @@ struct PleoServer::State {
     // Positions over the concatenation of the selected jobs' items.
     std::vector<const JobItem*> all;
     for (const Job* j : selected)
-      for (const auto& it : j->items) all.push_back(&it);
+      for (const auto& it : j->items)
+        if (!withheld.count(it.id)) all.push_back(&it);
     std::vector<size_t> positions(all.size());
     for (size_t i = 0; i < all.size(); ++i) positions[i] = i;
     auto [slice, info] = paginate(positions, page);
@@ -1647,6 +1649,11 @@ void PleoServer::set_missing_contra_accounts(const std::string& company_id, std:
 void PleoServer::clear_missing_contra_accounts(const std::string& company_id) {
   std::lock_guard lock(state_->mu);
   state_->missing_contra.erase(company_id);
+}
+
+void PleoServer::withhold_item_data(const std::string& accounting_entry_id) {
+  std::lock_guard lock(state_->mu);
+  state_->withheld.insert(accounting_entry_id);
 }
 
 void PleoServer::revoke_oauth(const std::string& client_id) {

@@ -193,6 +193,9 @@ class PleoServer {
   void set_faults(Faults faults);               // resets the fault RNG to the faults' seed
   void set_missing_contra_accounts(const std::string& company_id, std::vector<std::string> currencies);
   void clear_missing_contra_accounts(const std::string& company_id);
+  // The data layer stops serving this entry's ExportItemV3 (its job item stays): Pleo sent no
+  // data for it, e.g. the expense was deleted after the export began.
+  void withhold_item_data(const std::string& accounting_entry_id);
   void revoke_oauth(const std::string& client_id);  // the user disconnected: every token dies
   void expire_access_tokens();                      // every access token is expired now
 

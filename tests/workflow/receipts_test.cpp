@@ -442,3 +442,39 @@ TEST_CASE("workflow §2.8/DESIGN §5: a run killed between the post and the rece
   CHECK(w.company(0).erp->find(entry).value()->files.size() == 2);
   check_exactly_once(w, 0);
 }
+
+TEST_CASE("workflow §1.9/DESIGN §5: an entry posted before a crash, whose data Pleo no longer sends, is finished "
+          "from the ledger",
+          "[workflow]") {
+  LogCapture log;
+  World w(world_of(12));
+  const std::string first_job = w.pleo().job_ids().at(0);
+  const auto raw = w.raw_items(0, first_job);
+  REQUIRE(w.run(0).jobs.size() == 1);
+  const std::string entry = "5e1f2c3a-7b9d-4e21-8f00-0000000000e5";
+  auto job2 = w.pleo().add_job(w.company(0).info.id, {entry_with_two_receipts(w, raw, first_job, entry).dump()});
+  REQUIRE(job2.ok());
+
+  RecordingSink dying(*w.company(0).erp);
+  dying.kill_after_post = true;
+  CHECK_THROWS_AS(run_with(w, dying, false), Killed);
+  auto stored = w.company(0).erp->find(entry);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->has_value());
+
+  // Bug: the entry was failed "no export item data", which the ledger refuses for an entry in
+  // the ERP, so the job stopped on every run.
+  w.pleo().withhold_item_data(entry);
+  RecordingSink healthy(*w.company(0).erp);
+  const RunSummary s = run_with(w, healthy, false);
+  INFO(log.text());
+  REQUIRE(s.jobs.size() == 1);
+  CHECK(s.jobs[0].resumed);
+  CHECK(s.jobs[0].stopped.empty());
+  CHECK(s.jobs[0].final_event == "completed");
+  CHECK(healthy.posted.empty());  // found by lookup, not posted again
+  const sim::SimJobItem reported = item_of(*w.pleo().job(*job2), entry);
+  CHECK(reported.status == "successful");
+  CHECK(reported.external_id == (*stored)->externalId);
+  check_exactly_once(w, 0);
+}

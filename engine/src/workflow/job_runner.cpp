@@ -308,7 +308,16 @@ class JobRun {
       auto existing = ledger_.entry(job_.id, id);
       if (!ledger_ok(existing, "entry")) return false;
       if (existing->has_value() && booked_in_job_entry(**existing)) continue;
-      if (!fail_item(id, "{}", "unexpected_failure", "Pleo returned no export item data for this entry.")) return false;
+      if (existing->has_value()) {
+        // An earlier run of this job decided it, and may have posted it: the ledger holds all
+        // that is needed to finish it (DESIGN §5), so it is finished like any resumed entry
+        // rather than failed over an entry the ERP may already hold.
+        model::ExportItem known;
+        known.accountingEntryId = id;
+        if (!process_item(known)) return false;
+      } else if (!fail_item(id, "{}", "unexpected_failure", "Pleo returned no export item data for this entry.")) {
+        return false;
+      }
       if (static_cast<int>(reports_.size()) >= run_.report_batch && !flush()) return false;
     }
     return true;
