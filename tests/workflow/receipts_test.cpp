@@ -352,15 +352,26 @@ TEST_CASE("workflow DESIGN §5: a document an expired job left uncertain is reso
 
 namespace {
 
-// A new entry like one the first job posted as one document, with a JPEG and a PNG receipt.
-json entry_with_two_receipts(World& w, const std::vector<std::string>& raw, const std::string& first_job,
-                             const std::string& entry) {
-  json item = raw_item(raw, successful_entry(w, first_job, 1));
-  item["accountingEntryId"] = entry;
-  item["files"] = json::array({{{"url", "https://x/b.jpg"}, {"type", "image/jpeg"}, {"size", 61000}},
-                               {{"url", "https://x/c.png"}, {"type", "image/png"}, {"size", 9000}}});
-  return item;
-}
+// A world whose first job ran, and a second job holding one new entry like one the first job
+// posted as one document, with a JPEG and a PNG receipt.
+struct SecondJob {
+  World w{world_of(12)};
+  std::string entry;
+  std::string job_id;
+
+  explicit SecondJob(std::string id) : entry(std::move(id)) {
+    const std::string first_job = w.pleo().job_ids().at(0);
+    const auto raw = w.raw_items(0, first_job);  // before the job ends: Pleo serves live jobs only
+    REQUIRE(w.run(0).jobs.size() == 1);
+    json item = raw_item(raw, successful_entry(w, first_job, 1));
+    item["accountingEntryId"] = entry;
+    item["files"] = json::array({{{"url", "https://x/b.jpg"}, {"type", "image/jpeg"}, {"size", 61000}},
+                                 {{"url", "https://x/c.png"}, {"type", "image/png"}, {"size", 9000}}});
+    auto added = w.pleo().add_job(w.company(0).info.id, {item.dump()});
+    REQUIRE(added.ok());
+    job_id = *added;
+  }
+};
 
 RunSummary run_with(World& w, erp::Sink& sink, bool required) {
   return w.with_run(
@@ -377,13 +388,9 @@ RunSummary run_with(World& w, erp::Sink& sink, bool required) {
 TEST_CASE("workflow §2.8: a receipt the ERP will not attach after the post is logged, never dropped silently",
           "[workflow][receipts]") {
   LogCapture log;
-  World w(world_of(12));
-  const std::string first_job = w.pleo().job_ids().at(0);
-  const auto raw = w.raw_items(0, first_job);
-  REQUIRE(w.run(0).jobs.size() == 1);
-  const std::string entry = "5e1f2c3a-7b9d-4e21-8f00-0000000000c3";
-  auto job2 = w.pleo().add_job(w.company(0).info.id, {entry_with_two_receipts(w, raw, first_job, entry).dump()});
-  REQUIRE(job2.ok());
+  SecondJob second("5e1f2c3a-7b9d-4e21-8f00-0000000000c3");
+  World& w = second.w;
+  const std::string& entry = second.entry;
   RecordingSink sink(*w.company(0).erp);
   sink.refuse_uploads = true;
   // Required or not: the receipts were fetched before the post (a receipt that cannot be had
@@ -397,7 +404,7 @@ TEST_CASE("workflow §2.8: a receipt the ERP will not attach after the post is l
   REQUIRE(stored.ok());
   REQUIRE(stored->has_value());
   CHECK((*stored)->files.empty());
-  CHECK(item_of(*w.pleo().job(*job2), entry).status == "successful");
+  CHECK(item_of(*w.pleo().job(second.job_id), entry).status == "successful");
   CHECK_THAT(log.text(), Catch::Contains("receipt not attached to " + (*stored)->externalId));
   CHECK_THAT(log.text(), Catch::Contains("connection refused (test outage)"));
   CHECK(*w.ledger().attachments_done(entry) == std::vector<std::string>{});
@@ -407,13 +414,9 @@ TEST_CASE("workflow §2.8: a receipt the ERP will not attach after the post is l
 TEST_CASE("workflow §2.8/DESIGN §5: a run killed between the post and the receipts attaches them on resume, once",
           "[workflow][receipts]") {
   LogCapture log;
-  World w(world_of(12));
-  const std::string first_job = w.pleo().job_ids().at(0);
-  const auto raw = w.raw_items(0, first_job);
-  REQUIRE(w.run(0).jobs.size() == 1);
-  const std::string entry = "5e1f2c3a-7b9d-4e21-8f00-0000000000d4";
-  auto job2 = w.pleo().add_job(w.company(0).info.id, {entry_with_two_receipts(w, raw, first_job, entry).dump()});
-  REQUIRE(job2.ok());
+  SecondJob second("5e1f2c3a-7b9d-4e21-8f00-0000000000d4");
+  World& w = second.w;
+  const std::string& entry = second.entry;
 
   RecordingSink dying(*w.company(0).erp);
   dying.kill_after_post = true;
@@ -433,7 +436,7 @@ TEST_CASE("workflow §2.8/DESIGN §5: a run killed between the post and the rece
   stored = w.company(0).erp->find(entry);
   REQUIRE(stored.ok());
   CHECK((*stored)->files.size() == 2);
-  CHECK(item_of(*w.pleo().job(*job2), entry).status == "successful");
+  CHECK(item_of(*w.pleo().job(second.job_id), entry).status == "successful");
 
   // Once more: the job is done, nothing is attached twice.
   RecordingSink again(*w.company(0).erp);
@@ -447,13 +450,9 @@ TEST_CASE("workflow §1.9/DESIGN §5: an entry posted before a crash, whose data
           "from the ledger",
           "[workflow]") {
   LogCapture log;
-  World w(world_of(12));
-  const std::string first_job = w.pleo().job_ids().at(0);
-  const auto raw = w.raw_items(0, first_job);
-  REQUIRE(w.run(0).jobs.size() == 1);
-  const std::string entry = "5e1f2c3a-7b9d-4e21-8f00-0000000000e5";
-  auto job2 = w.pleo().add_job(w.company(0).info.id, {entry_with_two_receipts(w, raw, first_job, entry).dump()});
-  REQUIRE(job2.ok());
+  SecondJob second("5e1f2c3a-7b9d-4e21-8f00-0000000000e5");
+  World& w = second.w;
+  const std::string& entry = second.entry;
 
   RecordingSink dying(*w.company(0).erp);
   dying.kill_after_post = true;
@@ -473,7 +472,7 @@ TEST_CASE("workflow §1.9/DESIGN §5: an entry posted before a crash, whose data
   CHECK(s.jobs[0].stopped.empty());
   CHECK(s.jobs[0].final_event == "completed");
   CHECK(healthy.posted.empty());  // found by lookup, not posted again
-  const sim::SimJobItem reported = item_of(*w.pleo().job(*job2), entry);
+  const sim::SimJobItem reported = item_of(*w.pleo().job(second.job_id), entry);
   CHECK(reported.status == "successful");
   CHECK(reported.external_id == (*stored)->externalId);
   check_exactly_once(w, 0);

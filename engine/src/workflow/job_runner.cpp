@@ -845,13 +845,13 @@ class JobRun {
   // out once per attempt; after a failure that may have reached Pleo, the control layer says
   // which items Pleo now holds final, and only the others are sent again (§4.3).
   bool report_batch(size_t begin, size_t end) {
-    std::vector<size_t> todo;
-    for (size_t i = begin; i < end; ++i) todo.push_back(i);
+    std::vector<size_t> unsent;
+    for (size_t i = begin; i < end; ++i) unsent.push_back(i);
     const pleo::ClientOptions& o = pleo_.options();
     pleo::Backoff backoff(o.retry, o.clock ? *o.clock : pleo::system_clock(), o.random);
     for (;;) {
       std::vector<pleo::JobItemUpdate> batch;
-      for (size_t i : todo) batch.push_back(updates_[i]);
+      for (size_t i : unsent) batch.push_back(updates_[i]);
       auto r = single_attempt().update_job_items(job_.id, batch);
       if (r) {
         std::set<std::string> rejected;
@@ -859,7 +859,7 @@ class JobRun {
           rejected.insert(e.accountingEntryId);
           spdlog::warn("job {}: Pleo refused the status of {}: {} {}", job_.id, e.accountingEntryId, e.type, e.message);
         }
-        for (size_t i : todo) {
+        for (size_t i : unsent) {
           const Report& rep = reports_[i];
           if (rejected.count(rep.id)) continue;
           if (!ledger_ok(ledger_.mark_reported(job_.id, rep.id, rep.status, rep.external_id), "reported")) return false;
@@ -874,14 +874,14 @@ class JobRun {
       const bool transient = maybe_applied || e.kind == pleo::ErrorKind::network ||
                              e.kind == pleo::ErrorKind::timeout || e.kind == pleo::ErrorKind::rate_limited;
       if (!transient || !backoff.wait(e.retry_after)) return stop("reporting item statuses: " + e.to_string());
-      if (maybe_applied && !drop_applied(todo)) return false;
-      if (todo.empty()) return true;
+      if (maybe_applied && !drop_applied(unsent)) return false;
+      if (unsent.empty()) return true;
     }
   }
 
   // After a PUT that may have been applied: the items Pleo now holds final are not sent again;
   // those holding the status we sent are recorded as reported.
-  bool drop_applied(std::vector<size_t>& todo) {
+  bool drop_applied(std::vector<size_t>& unsent) {
     std::map<std::string, std::string> final_status;
     auto st = pleo_.for_each_job_item_page(job_.id, std::nullopt, [&](std::vector<model::ExportJobItem>& page) {
       for (const auto& item : page)
@@ -890,7 +890,7 @@ class JobRun {
     });
     if (!st) return stop("reading job items after an unanswered status update: " + st.error().to_string());
     std::vector<size_t> left;
-    for (size_t i : todo) {
+    for (size_t i : unsent) {
       const Report& rep = reports_[i];
       const auto it = final_status.find(rep.id);
       if (it == final_status.end()) {
@@ -903,7 +903,7 @@ class JobRun {
         ++unreported_;
       }
     }
-    todo = std::move(left);
+    unsent = std::move(left);
     return true;
   }
 
