@@ -98,6 +98,13 @@ TEST_CASE("the standard library is an allow-list", "[hostile]") {
   check_contained("newproxy", "newproxy(true)", "attempt to call global 'newproxy' (a nil value)");
   check_contained("random", "math.random()", "attempt to call field 'random' (a nil value)");
   check_contained("strmeta", "getmetatable('').__index.upper = nil", "attempt to index a boolean value");
+  // The host-only chunks that hold the FFI (engine/lua/views.lua, ctx.lua) cannot be required,
+  // and a view (FFI data) offers no pointer to do arithmetic with or to index past its end.
+  check_contained("views", "require('views')", "require: module 'views' not found");
+  check_contained("lbviews", "require('lb.views')", "require: no shipped module 'lb.views'");
+  check_contained("ctxchunk", "require('ctx')", "require: module 'ctx' not found");
+  check_contained("viewmath", "local p = item + 1", "attempt to perform arithmetic on");
+  check_contained("viewindex", "local p = item.accountingEntryLines[1][1]", "line has no field '?'");
 }
 
 TEST_CASE("shared globals and ctx are read-only", "[hostile]") {
@@ -114,7 +121,9 @@ TEST_CASE("shared globals and ctx are read-only", "[hostile]") {
   check_contained("moneyset", "ctx.money.format = tostring", "attempt to modify a read-only table (field 'format')");
   check_contained("itemset", "item.type = 'refund'", "item is read-only (tried to set 'type')");
   check_contained("lineset", "item.accountingEntryLines[1].account = nil", "line is read-only (tried to set 'account')");
-  check_contained("viewmeta", "getmetatable(item).__index = nil", "attempt to index a boolean value");
+  // A view is FFI data: getmetatable() gives LuaJIT's "ffi" marker, never the views' metatable.
+  check_contained("viewmeta", "getmetatable(item).__index = nil", "attempt to index a string value");
+  check_contained("viewid", "item.lb_view_id = 1", "attempt to write to constant location");
 }
 
 TEST_CASE("a pack's globals never leak into another pack or the shared environment", "[hostile]") {

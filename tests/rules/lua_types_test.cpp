@@ -94,7 +94,7 @@ TEST_CASE("the LuaLS annotations list exactly the fields of every item view", "[
   for (const auto& kind : kinds) {
     const std::string cls = class_for_kind(kind);
     INFO("view kind '" << kind << "', annotation class '" << cls << "'");
-    const std::vector<std::string> exposed = lb::rules::view_fields(kind);
+    const std::vector<std::string> exposed = lb::rules::ItemViews::fields(kind);
     REQUIRE_FALSE(exposed.empty());  // a kind name the views do not know
     REQUIRE(classes.count(cls) == 1);
 

@@ -55,7 +55,8 @@ end
 function date.day(d)
   -- Called for every item: a byte check and a substring, no pattern match or formatting.
   if iso_prefix(d) then
-    local m, dd = tonumber(d:sub(6, 7)), tonumber(d:sub(9, 10))
+    local m = (byte(d, 6) - 48) * 10 + byte(d, 7) - 48
+    local dd = (byte(d, 9) - 48) * 10 + byte(d, 10) - 48
     if m >= 1 and m <= 12 and dd >= 1 and dd <= 31 then return d:sub(1, 10) end
   end
   return format(check(d, "day"))

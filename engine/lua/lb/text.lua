@@ -23,6 +23,7 @@ end
 
 --- The first n code points of s (s itself when shorter).
 function text.truncate(s, n)
+  if #s <= n then return s end  -- no more bytes than n: no more code points either
   local i, len, count = 1, #s, 0
   while i <= len and count < n do
     i = i + seq_len(s:byte(i))

@@ -1,5 +1,7 @@
-// The ctx functions rule scripts call (rules/README.md, "ctx"): C closures whose upvalue 1 is
-// the evaluator's Impl. While tracing, every look-up is recorded with its result.
+// The ctx functions rule scripts call (rules/README.md, "ctx") that are written in C: closures
+// whose upvalue 1 is the evaluator's Impl. The ones every item calls (ctx.lookup, the ctx.erp
+// memo, ctx.decided) are Lua in engine/lua/ctx.lua, which calls the directory look-ups here
+// only for answers it has not memoised, and record() for the trace.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,10 +43,8 @@ void push_vendor(lua_State* L, const std::optional<model::ErpVendor>& v) {
 }
 
 template <typename Lookup>
-int vendor_lookup(lua_State* L, const char* name, Lookup lookup) {
-  auto& impl = Evaluator::Impl::of(L);
-  push_vendor(L, lookup(directory_of(impl), arg(L, 1)));
-  impl.lookup([&] { return fmt::format("ctx.erp.{}({})", name, quoted(L, 1)); }, L, -1);
+int vendor_lookup(lua_State* L, Lookup lookup) {
+  push_vendor(L, lookup(directory_of(Evaluator::Impl::of(L)), arg(L, 1)));
   return 1;
 }
 
@@ -60,22 +60,19 @@ int erp_account(lua_State* L) {
     set_optional(L, "currency", a->currency);
     set_bool(L, "blocked", a->blocked);
   }
-  impl.lookup([&] { return fmt::format("ctx.erp.account({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
 int erp_vendor_by_code(lua_State* L) {
-  return vendor_lookup(L, "vendor_by_code", [](const model::Directory& d, std::string_view k) { return d.vendor_by_code(k); });
+  return vendor_lookup(L, [](const model::Directory& d, std::string_view k) { return d.vendor_by_code(k); });
 }
 
 int erp_vendor_by_external_id(lua_State* L) {
-  return vendor_lookup(L, "vendor_by_external_id",
-                       [](const model::Directory& d, std::string_view k) { return d.vendor_by_external_id(k); });
+  return vendor_lookup(L, [](const model::Directory& d, std::string_view k) { return d.vendor_by_external_id(k); });
 }
 
 int erp_vendor_by_tax_number(lua_State* L) {
-  return vendor_lookup(L, "vendor_by_tax_number",
-                       [](const model::Directory& d, std::string_view k) { return d.vendor_by_tax_number(k); });
+  return vendor_lookup(L, [](const model::Directory& d, std::string_view k) { return d.vendor_by_tax_number(k); });
 }
 
 int erp_tax_code(lua_State* L) {
@@ -94,7 +91,6 @@ int erp_tax_code(lua_State* L) {
     set_optional(L, "outgoingTaxAccount", t->outgoingTaxAccount);
     set_bool(L, "blocked", t->blocked);
   }
-  impl.lookup([&] { return fmt::format("ctx.erp.tax_code({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -110,7 +106,6 @@ int erp_dimension_value(lua_State* L) {
     set_string(L, "name", d->name);
     set_bool(L, "blocked", d->blocked);
   }
-  impl.lookup([&] { return fmt::format("ctx.erp.dimension_value({}, {})", quoted(L, 1), quoted(L, 2)); }, L, -1);
   return 1;
 }
 
@@ -124,7 +119,6 @@ std::string_view date_arg(lua_State* L, int i, const char* fn) {
 int erp_period_open(lua_State* L) {
   auto& impl = Evaluator::Impl::of(L);
   lua_pushboolean(L, directory_of(impl).period_open(date_arg(L, 1, "period_open")));
-  impl.lookup([&] { return fmt::format("ctx.erp.period_open({})", quoted(L, 1)); }, L, -1);
   return 1;
 }
 
@@ -133,58 +127,6 @@ int erp_next_open_date(lua_State* L) {
   const auto d = directory_of(impl).next_open_date(date_arg(L, 1, "next_open_date"));
   if (d) lua_pushlstring(L, d->data(), d->size());
   else lua_pushnil(L);
-  impl.lookup([&] { return fmt::format("ctx.erp.next_open_date({})", quoted(L, 1)); }, L, -1);
-  return 1;
-}
-
-// ctx.erp answers are memoised per evaluator: the directory does not change while items are
-// evaluated (set_directory() clears them), and building a 7-field table per call was a fifth of
-// a typical pack's time. Results are frozen, since every later item shares them.
-// Upvalues: impl, the uncached function, its cache table.
-int erp_cached(lua_State* L) {
-  auto& impl = Evaluator::Impl::of(L);
-  const int nargs = lua_gettop(L);
-  // The key: the arguments joined by a byte no code contains.
-  for (int i = 1; i <= nargs; ++i) luaL_checkstring(L, i);
-  lua_pushvalue(L, 1);
-  for (int i = 2; i <= nargs; ++i) {
-    lua_pushliteral(L, "\x1f");
-    lua_pushvalue(L, i);
-  }
-  if (nargs > 1) lua_concat(L, 2 * nargs - 1);
-  const int key = lua_gettop(L);
-  lua_pushvalue(L, key);
-  lua_rawget(L, lua_upvalueindex(3));
-  if (!lua_isnil(L, -1)) {
-    // A cached nil is stored as the impl's light userdata (false is a real answer of period_open).
-    if (lua_touserdata(L, -1) == &impl) lua_pushnil(L);
-    if (impl.tracing) {
-      lua_pushvalue(L, lua_upvalueindex(2));
-      for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
-      lua_call(L, nargs, 1);  // again, only so that the trace records the look-up
-      lua_pop(L, 1);
-    }
-    return 1;
-  }
-  lua_pop(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(2));
-  for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
-  lua_call(L, nargs, 1);
-  const int result = lua_gettop(L);
-  if (lua_istable(L, result)) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, impl.freeze_ref);
-    lua_pushvalue(L, result);
-    lua_call(L, 1, 1);
-    lua_replace(L, result);
-  }
-  if (++impl.erp_cache_entries > Evaluator::Impl::kErpCacheLimit) {
-    impl.clear_erp_caches();  // a bounded memo: start afresh rather than grow without limit
-  }
-  lua_pushvalue(L, key);
-  if (lua_isnil(L, result)) lua_pushlightuserdata(L, &impl);
-  else lua_pushvalue(L, result);
-  lua_rawset(L, lua_upvalueindex(3));
-  lua_settop(L, result);
   return 1;
 }
 
@@ -219,43 +161,20 @@ int warn(lua_State* L) {
   return 0;
 }
 
-// ctx.lookup(table, key [, column]): upvalue 2 is {name -> {rows = {key -> row}, columns = {col -> true}}}.
-int lookup(lua_State* L) {
+// record(call, result, args...): while tracing, the look-up `call` + the arguments as JSON + ")"
+// answered `result` (ctx.lua builds the call's name, this renders the values).
+int record(lua_State* L) {
   auto& impl = Evaluator::Impl::of(L);
-  const char* name = luaL_checkstring(L, 1);
-  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
-    return luaL_error(L, "ctx.lookup('%s', key): key must be a string, got %s", name, luaL_typename(L, 2));
-  const bool has_column = !lua_isnoneornil(L, 3);
-  lua_getfield(L, lua_upvalueindex(2), name);
-  if (lua_isnil(L, -1)) {
-    std::string names;
-    for (const auto& [n, t] : impl.pack->tables()) names += (names.empty() ? "" : ", ") + n;
-    return luaL_error(L, "ctx.lookup: no table '%s' (this pack has: %s)", name, names.empty() ? "none" : names.c_str());
+  if (!impl.step()) return 0;
+  std::string call = luaL_checkstring(L, 1);
+  const int top = lua_gettop(L);
+  for (int i = 3; i <= top; ++i) {
+    if (i > 3) call += ", ";
+    call += quoted(L, i);
   }
-  const int table = lua_gettop(L);
-  if (has_column) {
-    lua_getfield(L, table, "columns");
-    lua_pushvalue(L, 3);
-    lua_gettable(L, -2);  // through the read-only proxy
-    if (lua_isnil(L, -1))
-      return luaL_error(L, "ctx.lookup: table '%s' has no column '%s'", name, luaL_checkstring(L, 3));
-    lua_pop(L, 2);
-  }
-  lua_getfield(L, table, "rows");
-  lua_pushvalue(L, 2);
-  lua_tostring(L, -1);  // numbers as keys: the CSV's keys are text
-  lua_gettable(L, -2);  // through the read-only proxy
-  if (has_column && !lua_isnil(L, -1)) {
-    lua_pushvalue(L, 3);
-    lua_gettable(L, -2);
-  }
-  impl.lookup(
-      [&] {
-        return has_column ? fmt::format("ctx.lookup(\"{}\", {}, {})", name, quoted(L, 2), quoted(L, 3))
-                          : fmt::format("ctx.lookup(\"{}\", {})", name, quoted(L, 2));
-      },
-      L, -1);
-  return 1;
+  call += ')';
+  impl.lookup([&] { return std::move(call); }, L, 2);
+  return 0;
 }
 
 // ctx.base.<hook>(args...) for a line or item hook: upvalues are impl, fn, parent ctx, hook id, level.
@@ -278,22 +197,6 @@ int base_call(lua_State* L) {
   const int results = lua_gettop(L);   // all of them: bookkeeping_method's skip reason too
   if (impl.tracing) impl.end_step(step, L, results > 0 ? 1 : 0, {});
   return results;
-}
-
-// ctx.decided(hook): what an earlier hook returned for this item (the vendor record the vendor
-// hook chose, the method), so later hooks build on it instead of deciding it again.
-int decided(lua_State* L) {
-  auto& impl = Evaluator::Impl::of(L);
-  const char* hook = luaL_checkstring(L, 1);
-  const auto it =
-      std::find_if(kHookNames.begin(), kHookNames.end(), [&](const char* h) { return std::strcmp(h, hook) == 0; });
-  if (it == kHookNames.end()) {
-    return luaL_error(L, "ctx.decided: no hook '%s' (hooks are: %s)", hook, hook_list().c_str());
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, impl.decided_ref);
-  lua_rawgeti(L, -1, static_cast<int>(it - kHookNames.begin()) + 1);
-  impl.lookup([&] { return fmt::format("ctx.decided(\"{}\")", hook); }, L, -1);
-  return 1;
 }
 
 int base_missing(lua_State* L) {
@@ -323,12 +226,7 @@ void Evaluator::Impl::push_erp(lua_State* L) {
   lua_newtable(L);
   for (const luaL_Reg* f = fns; f->name; ++f) {
     lua_pushlightuserdata(L, this);
-    lua_pushlightuserdata(L, this);
     lua_pushcclosure(L, f->func, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    erp_cache_refs.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
-    lua_pushcclosure(L, erp_cached, 3);
     lua_setfield(L, -2, f->name);
   }
 }

@@ -39,33 +39,51 @@ Status Evaluator::Impl::build() {
     else spdlog::debug("print from rule pack '{}': {}", pack->name(), text);
   };
   lua_State* L = sandbox->L();
-  register_item_views(L, &views);
   const auto& levels = pack->levels();
   resolved.assign(levels.size(), {});
   ctx_refs.assign(levels.size(), LUA_NOREF);
 
-  lua_newtable(L);
-  decided_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushboolean(L, 0);
-  item_slot = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushboolean(L, 0);
-  line_slot = luaL_ref(L, LUA_REGISTRYINDEX);
-  erp_cache_refs.clear();
-  erp_cache_entries = 0;
   lua_getfield(L, LUA_REGISTRYINDEX, "lb.prelude");
   const int prelude = lua_gettop(L);
   lua_getfield(L, prelude, "freeze");
   freeze_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
-  // Shared by every level's ctx: the ERP directory, the tables, the shipped helper modules.
-  push_erp(L);
-  const int erp = lua_gettop(L);
-  lua_pushlightuserdata(L, this);
-  lua_getfield(L, prelude, "freeze");  // rows are shared by every item: scripts must not edit them
+  views.install(L);
+  const int views_api = lua_gettop(L);
+  lua_getfield(L, views_api, "call");
+  call_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  // Shared by every level's ctx: ctx.lookup, ctx.erp and ctx.decided (engine/lua/ctx.lua), the
+  // shipped helper modules.
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  decided_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_createtable(L, 0, 8);  // ctx.lua's host
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "decided");
   push_tables(L);
-  lua_call(L, 1, 1);
-  lua_pushcclosure(L, ctx_api::lookup, 2);
-  const int lookup = lua_gettop(L);
+  lua_setfield(L, -2, "tables");
+  push_erp(L);
+  lua_setfield(L, -2, "erp");
+  lua_createtable(L, kHookCount, 0);
+  for (int h = 0; h < kHookCount; ++h) {
+    lua_pushstring(L, kHookNames[static_cast<size_t>(h)]);
+    lua_rawseti(L, -2, h + 1);
+  }
+  lua_setfield(L, -2, "hooks");
+  lua_getfield(L, prelude, "freeze");
+  lua_setfield(L, -2, "freeze");
+  lua_getfield(L, views_api, "tracing");
+  lua_setfield(L, -2, "tracing");
+  lua_pushlightuserdata(L, this);
+  lua_pushcclosure(L, ctx_api::record, 1);
+  lua_setfield(L, -2, "record");
+  lua_pushinteger(L, kErpCacheLimit);
+  lua_setfield(L, -2, "cache_limit");
+  run_host_lua(L, "ctx.lua", 1);
+  const int ctx_api_table = lua_gettop(L);
+  lua_getfield(L, ctx_api_table, "clear_erp");
+  clear_erp_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lua_pushcfunction(L, ctx_api::currency_digits);
   lua_setfield(L, -2, "currency_digits");
@@ -136,19 +154,16 @@ Status Evaluator::Impl::build() {
     set_string(L, "pack", pl.name);
     lua_pushvalue(L, frozen_settings);
     lua_setfield(L, -2, "settings");
-    lua_pushvalue(L, erp);
-    lua_setfield(L, -2, "erp");
-    lua_pushvalue(L, lookup);
-    lua_setfield(L, -2, "lookup");
+    for (const char* shared : {"erp", "lookup", "decided"}) {
+      lua_getfield(L, ctx_api_table, shared);
+      lua_setfield(L, -2, shared);
+    }
     lua_pushlightuserdata(L, this);
     lua_pushcclosure(L, ctx_api::fail, 1);
     lua_setfield(L, -2, "fail");
     lua_pushlightuserdata(L, this);
     lua_pushcclosure(L, ctx_api::warn, 1);
     lua_setfield(L, -2, "warn");
-    lua_pushlightuserdata(L, this);
-    lua_pushcclosure(L, ctx_api::decided, 1);
-    lua_setfield(L, -2, "decided");
     for (const char* module : {"money", "date", "text"}) {
       require_shipped(fmt::format("lb.{}", module).c_str());
       lua_setfield(L, -2, module);
@@ -187,22 +202,10 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
     return false;
   }
   const std::string& what = label(h, line_index);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, call_ref);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r.fn_ref);
-  if (is_line_hook(h)) {
-    if (line_view_index != line_index) {
-      push_line_view(L, views, item->accountingEntryLines[static_cast<size_t>(line_index - 1)], "line");
-      lua_rawseti(L, LUA_REGISTRYINDEX, line_view_ref);
-      line_view_index = line_index;
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, line_view_ref);
-  }
-  if (item_view_ref == LUA_NOREF) {
-    push_item_view(L, views, *item, "item");
-    lua_rawseti(L, LUA_REGISTRYINDEX, item_slot);
-    item_view_ref = item_slot;
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, item_view_ref);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_refs[static_cast<size_t>(r.from)]);
+  if (is_line_hook(h)) lua_pushinteger(L, views.line_node(static_cast<size_t>(line_index - 1)));
   const int nargs = is_line_hook(h) ? 3 : 2;
 
   size_t step = 0;
@@ -251,15 +254,10 @@ void Evaluator::Impl::evaluate(const model::ExportItem& it, Outcome& out, bool t
   if (trace) out.trace.emplace();
   item = &it;
   outcome = &out;
-  item_view_ref = LUA_NOREF;
-  line_view_ref = line_slot;
-  line_view_index = 0;
   failure.reset();
   tracing = trace;
   step_stack.clear();
-  ++views.generation;
-  views.paths.clear();
-  views.recorder = trace ? this : nullptr;
+  views.bind(it, trace ? this : nullptr);
   const int64_t started = steady_ns();
 
   const int top = lua_gettop(sandbox->L());
@@ -284,8 +282,7 @@ void Evaluator::Impl::evaluate(const model::ExportItem& it, Outcome& out, bool t
     out.documents.clear();
   }
   if (out.trace) out.trace->nanos = steady_ns() - started;
-  views.recorder = nullptr;
-  ++views.generation;  // views handed out during this item stop working now
+  views.unbind();  // views handed out during this item stop working now
   item = nullptr;
   outcome = nullptr;
 

@@ -43,7 +43,7 @@ struct Evaluator::Impl : ReadRecorder {
   Limits limits;
   nlohmann::json settings;
   std::unique_ptr<Sandbox> sandbox;
-  ViewState views;
+  ItemViews views;
   int rebuilds = 0;
 
   // Per level: registry refs of its ctx, and for each hook the function that answers at that
@@ -56,34 +56,20 @@ struct Evaluator::Impl : ReadRecorder {
   std::vector<int> ctx_refs;
   std::vector<std::array<Resolved, kHookCount>> resolved;
   int decided_ref = LUA_NOREF;  // hook number -> what it returned for the current item
-  int item_slot = LUA_NOREF;    // registry slots the per-item views are kept in
-  int line_slot = LUA_NOREF;
+  int call_ref = LUA_NOREF;     // views.lua's call(fn, ctx [, line node])
   int freeze_ref = LUA_NOREF;   // the prelude's freeze()
-  std::vector<int> erp_cache_refs;  // one memo table per ctx.erp function (registry refs)
-  int erp_cache_entries = 0;
-  // The memo lives in the pack's Lua state and counts against its memory cap: keep it small.
-  static constexpr int kErpCacheLimit = 2000;
+  int clear_erp_ref = LUA_NOREF;  // ctx.lua's clear_erp(): forgets the memoised ctx.erp answers
   void clear_erp_caches() {
     lua_State* L = sandbox->L();
-    for (int ref : erp_cache_refs) {
-      lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-      lua_pushnil(L);
-      while (lua_next(L, -2) != 0) {
-        lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        lua_pushnil(L);
-        lua_rawset(L, -4);
-      }
-      lua_pop(L, 1);
-    }
-    erp_cache_entries = 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, clear_erp_ref);
+    lua_call(L, 0, 0);
   }
+  // ctx.lua keeps this many ctx.erp answers at most: they live in the pack's Lua state and count
+  // against its memory cap.
+  static constexpr int kErpCacheLimit = 2000;
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
-  int item_view_ref = LUA_NOREF;  // one view per item, one per line, shared by the hook calls
-  int line_view_ref = LUA_NOREF;
-  int line_view_index = 0;
   Outcome* outcome = nullptr;
   std::optional<Failure> failure;
   bool tracing = false;
@@ -151,8 +137,7 @@ struct Evaluator::Impl : ReadRecorder {
 namespace ctx_api {
 int fail(lua_State* L);
 int warn(lua_State* L);
-int decided(lua_State* L);
-int lookup(lua_State* L);
+int record(lua_State* L);
 int base_call(lua_State* L);
 int base_missing(lua_State* L);
 int currency_digits(lua_State* L);

@@ -3,61 +3,36 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
+#include <cstddef>
 #include <lua.hpp>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 
 #include "model/json_writer.hpp"
+#include "rules/sandbox.hpp"
 
 namespace lb::rules {
+
+// engine/lua/views.lua declares these layouts again for the FFI.
+static_assert(sizeof(lb_view_slot) == 24 && offsetof(lb_view_slot, num) == 8 && offsetof(lb_view_slot, len) == 16 &&
+              offsetof(lb_view_slot, tag) == 20);
+static_assert(sizeof(lb_view_node) == 16 && offsetof(lb_view_node, count) == 8 && offsetof(lb_view_node, same) == 12);
+static_assert(sizeof(lb_view_arena) == 32 && offsetof(lb_view_arena, nodes) == 8 &&
+              offsetof(lb_view_arena, tracing) == 12 && offsetof(lb_view_arena, node) == 16 &&
+              offsetof(lb_view_arena, slot) == 24);
+
 namespace {
 
 using namespace lb::model;
 
-enum class Kind : uint16_t {
+enum class Kind : int32_t {
   Item, Amount, Money, Line, Account, Tag, Tax, Supplier, User, Team, Vendor, Bookkeeping,
   AdditionalInformation, InvoiceInformation, SupplierBankAccount, ServicePeriod, File, Links,
   LinkMap, Lines, Tags, Files, Strings, Count
 };
-
-struct View {
-  const void* obj;
-  uint32_t generation;
-  Kind kind;
-  int32_t path;  // index into ViewState::paths, or -1 when not tracing
-};
-
-ViewState& state_of(lua_State* L) {
-  return *static_cast<ViewState*>(lua_touserdata(L, lua_upvalueindex(1)));
-}
-
-// --- paths and recording (only while tracing) -----------------------------------------------
-
-int32_t child_path(ViewState& vs, const View& parent, std::string_view name, int index = 0) {
-  if (!vs.recorder || parent.path < 0) return -1;
-  std::string p = vs.paths[static_cast<size_t>(parent.path)];
-  if (index > 0) p += fmt::format("[{}]", index);
-  else fmt::format_to(std::back_inserter(p), ".{}", name);
-  vs.paths.push_back(std::move(p));
-  return static_cast<int32_t>(vs.paths.size() - 1);
-}
-
-template <typename Render>
-void record(ViewState& vs, const View& parent, std::string_view name, int index, Render render) {
-  if (!vs.recorder || parent.path < 0) return;
-  std::string path = vs.paths[static_cast<size_t>(parent.path)];
-  if (index > 0) path += fmt::format("[{}]", index);
-  else fmt::format_to(std::back_inserter(path), ".{}", name);
-  std::string value;
-  render(value);
-  vs.recorder->read(path, value);
-}
-
-void push_view(lua_State* L, const ViewState& vs, const void* obj, Kind kind, int32_t path, uint32_t generation);
-
-// --- pushing values by C++ type ----------------------------------------------------------------
 
 template <typename T> struct KindOf;
 template <> struct KindOf<ExportItem> { static constexpr Kind value = Kind::Item; };
@@ -86,58 +61,111 @@ template <> struct KindOf<std::vector<std::string>> { static constexpr Kind valu
 
 template <typename T> struct IsOptional : std::false_type {};
 template <typename T> struct IsOptional<std::optional<T>> : std::true_type {};
+template <typename T> struct IsVector : std::false_type {};
+template <typename T> struct IsVector<std::vector<T>> : std::true_type {};
 
-struct Where {
-  ViewState& vs;
-  const View& parent;
-  std::string_view name;
-  int index;  // 1-based array position, or 0 for a named field
-};
+}  // namespace
 
-template <typename T>
-void push_value(lua_State* L, const T& v, const Where& w) {
-  if constexpr (IsOptional<T>::value) {
-    if (!v) {
-      lua_pushnil(L);
-      record(w.vs, w.parent, w.name, w.index, [](std::string& out) { out = "null"; });
-    } else {
-      push_value(L, *v, w);
-    }
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    lua_pushlstring(L, v.data(), v.size());
-    record(w.vs, w.parent, w.name, w.index, [&](std::string& out) { JsonWriter(out).value(v); });
-  } else if constexpr (std::is_same_v<T, bool>) {
-    lua_pushboolean(L, v);
-    record(w.vs, w.parent, w.name, w.index, [&](std::string& out) { out = v ? "true" : "false"; });
-  } else if constexpr (std::is_arithmetic_v<T>) {
-    lua_pushnumber(L, static_cast<lua_Number>(v));
-    record(w.vs, w.parent, w.name, w.index, [&](std::string& out) {
-      JsonWriter(out).value(static_cast<double>(v));
-    });
-  } else {
-    push_view(L, w.vs, &v, KindOf<T>::value, child_path(w.vs, w.parent, w.name, w.index),
-              w.parent.generation);
+// Writes an item into the arena, depth first: a node's slots are reserved when the node is
+// made, then filled (children are appended after them, so slots are addressed by index). It
+// runs before every item is evaluated, so it stays lean: no allocation once the arena has
+// grown to the largest item, and paths are only built while tracing.
+class Flattener {
+ public:
+  Flattener(ItemViews& v, bool tracing) : v_(v), tracing_(tracing) {}
+
+  // Where a node hangs: field `name` or 1-based element `index` (> 0) of node `parent`; a root
+  // (parent < 0) is named `name`.
+  struct Where {
+    int32_t parent;
+    const char* name;
+    int index;
+  };
+
+  template <typename T>
+  int32_t add(const T& value, Where where);
+
+  // Lays out `value` again as a root named `name`, as nodes that show the same objects as the
+  // nodes from `original` on (which must have been laid out from the same value).
+  template <typename T>
+  int32_t add_copy(const T& value, const char* name, int32_t original) {
+    same_delta_ = original - v_.node_count_;
+    const int32_t node = add(value, Where{-1, name, 0});
+    same_delta_ = 0;
+    return node;
   }
-}
 
-// --- field tables ------------------------------------------------------------------------------
+  struct Field {
+    const char* name;
+    void (*put)(Flattener&, int32_t slot, const void* obj, int32_t node, const char* name);
+  };
 
-using Pusher = void (*)(lua_State*, const void*, const Where&);
-struct Field {
-  const char* name;
-  Pusher push;
+  template <auto Member>
+  static void put_member(Flattener& f, int32_t slot, const void* obj, int32_t node, const char* name) {
+    using Owner = decltype(owner_of(Member));
+    f.put(slot, static_cast<const Owner*>(obj)->*Member, Where{node, name, 0});
+  }
+
+ private:
+  template <typename C, typename M>
+  static C owner_of(M C::*);
+
+  int32_t new_node(Kind kind, size_t count, const Where& where) {
+    const int32_t index = v_.node_count_++;
+    if (static_cast<size_t>(v_.node_count_) > v_.nodes_.size()) v_.nodes_.resize(v_.nodes_.size() * 2 + 64);
+    const int32_t first = v_.slot_count_;
+    const auto slots = static_cast<int32_t>(count) * (kind == Kind::LinkMap ? 2 : 1);
+    v_.slot_count_ += slots;
+    if (static_cast<size_t>(v_.slot_count_) > v_.slots_.size()) v_.slots_.resize(v_.slots_.size() * 2 + v_.slot_count_);
+    std::fill_n(v_.slots_.data() + first, slots, lb_view_slot{});
+    v_.nodes_[static_cast<size_t>(index)] = {static_cast<int32_t>(kind), first, static_cast<int32_t>(count),
+                                             index + same_delta_};
+    if (tracing_) v_.paths_.push_back(path(where));
+    return index;
+  }
+
+  std::string path(const Where& w) const {
+    if (w.parent < 0) return w.name;
+    const std::string& parent = v_.paths_[static_cast<size_t>(w.parent)];
+    return w.index > 0 ? fmt::format("{}[{}]", parent, w.index) : fmt::format("{}.{}", parent, w.name);
+  }
+
+  lb_view_slot& slot(int32_t i) { return v_.slots_[static_cast<size_t>(i)]; }
+
+  template <typename T>
+  void put(int32_t at, const T& value, const Where& where) {
+    if constexpr (IsOptional<T>::value) {
+      if (value) put(at, *value, where);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      lb_view_slot& s = slot(at);
+      s.str = value.data();
+      s.len = static_cast<int32_t>(value.size());
+      s.tag = kViewString;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      lb_view_slot& s = slot(at);
+      s.num = value ? 1 : 0;
+      s.tag = kViewBoolean;
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      lb_view_slot& s = slot(at);
+      s.num = static_cast<double>(value);
+      s.tag = kViewNumber;
+    } else {
+      const int32_t child = add(value, where);
+      lb_view_slot& s = slot(at);  // after add(): the arena may have moved
+      s.len = child;
+      s.tag = kViewNode;
+    }
+  }
+
+  ItemViews& v_;
+  bool tracing_;
+  int32_t same_delta_ = 0;
 };
 
-template <typename C, typename M>
-C owner_of(M C::*);
+namespace {
 
-template <auto Member>
-void push_member(lua_State* L, const void* obj, const Where& w) {
-  using Owner = decltype(owner_of(Member));
-  push_value(L, static_cast<const Owner*>(obj)->*Member, w);
-}
-
-#define LB_FIELD(Type, name) Field{#name, &push_member<&Type::name>}
+using Field = Flattener::Field;
+#define LB_FIELD(Type, name) Field{#name, &Flattener::put_member<&Type::name>}
 
 const Field kItemFields[] = {
     LB_FIELD(ExportItem, companyId), LB_FIELD(ExportItem, accountingEntryId),
@@ -148,14 +176,13 @@ const Field kItemFields[] = {
     LB_FIELD(ExportItem, bookkeeping), LB_FIELD(ExportItem, contraAccount),
     LB_FIELD(ExportItem, vendor), LB_FIELD(ExportItem, servicePeriod),
     LB_FIELD(ExportItem, _links)};
-const Field kAmountFields[] = {LB_FIELD(Amount, inSupplierCurrency),
-                               LB_FIELD(Amount, inWalletCurrency)};
+const Field kAmountFields[] = {LB_FIELD(Amount, inSupplierCurrency), LB_FIELD(Amount, inWalletCurrency)};
 const Field kMoneyFields[] = {LB_FIELD(Money, currency), LB_FIELD(Money, value)};
 const Field kLineFields[] = {LB_FIELD(Line, accountingEntryLineId), LB_FIELD(Line, lineAmount),
                              LB_FIELD(Line, netAmount), LB_FIELD(Line, account),
                              LB_FIELD(Line, tags), LB_FIELD(Line, tax)};
-const Field kAccountFields[] = {LB_FIELD(Account, id), LB_FIELD(Account, name),
-                                LB_FIELD(Account, code), LB_FIELD(Account, identifier)};
+const Field kAccountFields[] = {LB_FIELD(Account, id), LB_FIELD(Account, name), LB_FIELD(Account, code),
+                                LB_FIELD(Account, identifier)};
 const Field kTagFields[] = {LB_FIELD(Tag, id), LB_FIELD(Tag, code), LB_FIELD(Tag, groupCode)};
 const Field kTaxFields[] = {LB_FIELD(Tax, id), LB_FIELD(Tax, code), LB_FIELD(Tax, rate),
                             LB_FIELD(Tax, type), LB_FIELD(Tax, amount),
@@ -188,31 +215,20 @@ const Field kLinksFields[] = {LB_FIELD(Links, web), LB_FIELD(Links, mobile), LB_
 
 #undef LB_FIELD
 
-// Arrays: element count and element pusher per kind.
-template <typename T>
-struct ArrayOps {
-  static size_t size(const void* obj) { return static_cast<const std::vector<T>*>(obj)->size(); }
-  static void push(lua_State* L, const void* obj, size_t i, const Where& w) {
-    push_value(L, (*static_cast<const std::vector<T>*>(obj))[i], w);
-  }
-};
+enum class Shape { object, list, link_map };
 
 struct KindInfo {
   const char* name;  // how errors and traces name the kind
+  Shape shape = Shape::object;
   const Field* fields = nullptr;
   size_t field_count = 0;
-  size_t (*size)(const void*) = nullptr;  // arrays only
-  void (*push_element)(lua_State*, const void*, size_t, const Where&) = nullptr;
 };
 
 template <size_t N>
 constexpr KindInfo object(const char* name, const Field (&fields)[N]) {
-  return KindInfo{name, fields, N, nullptr, nullptr};
+  return KindInfo{name, Shape::object, fields, N};
 }
-template <typename T>
-constexpr KindInfo array(const char* name) {
-  return KindInfo{name, nullptr, 0, &ArrayOps<T>::size, &ArrayOps<T>::push};
-}
+constexpr KindInfo list(const char* name) { return KindInfo{name, Shape::list}; }
 
 const std::array<KindInfo, static_cast<size_t>(Kind::Count)> kKinds = {
     object("item", kItemFields),
@@ -233,28 +249,14 @@ const std::array<KindInfo, static_cast<size_t>(Kind::Count)> kKinds = {
     object("servicePeriod", kServicePeriodFields),
     object("file", kFileFields),
     object("_links", kLinksFields),
-    KindInfo{"links", nullptr, 0, nullptr, nullptr},  // name -> URL map, see link_index
-    array<Line>("accountingEntryLines"),
-    array<Tag>("tags"),
-    array<File>("files"),
-    array<std::string>("strings"),
+    KindInfo{"links", Shape::link_map},  // name -> URL
+    list("accountingEntryLines"),
+    list("tags"),
+    list("files"),
+    list("strings"),
 };
 
 const KindInfo& info(Kind k) { return kKinds[static_cast<size_t>(k)]; }
-
-// --- metamethods -------------------------------------------------------------------------------
-
-View& check_view(lua_State* L, int index) {
-  auto* v = static_cast<View*>(lua_touserdata(L, index));
-  if (!v) luaL_error(L, "expected an item view");
-  if (v->generation != state_of(L).generation) {
-    luaL_error(L,
-               "%s view used after its item was evaluated (keep the values you need, not the "
-               "views)",
-               info(v->kind).name);
-  }
-  return *v;
-}
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -273,229 +275,169 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-int unknown_field(lua_State* L, const View& v, std::string_view key) {
-  const KindInfo& k = info(v.kind);
+ItemViews& views_of(lua_State* L) { return *static_cast<ItemViews*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
+}  // namespace
+
+template <typename T>
+int32_t Flattener::add(const T& value, Where where) {
+  if constexpr (std::is_same_v<T, LinkMap>) {
+    const int32_t node = new_node(Kind::LinkMap, value.size(), where);
+    int32_t at = v_.nodes_[static_cast<size_t>(node)].first;
+    for (const auto& [name, url] : value) {
+      slot(at++) = {name.data(), 0, static_cast<int32_t>(name.size()), kViewString};
+      slot(at++) = {url.data(), 0, static_cast<int32_t>(url.size()), kViewString};
+    }
+    return node;
+  } else if constexpr (IsVector<T>::value) {
+    const int32_t node = new_node(KindOf<T>::value, value.size(), where);
+    const int32_t first = v_.nodes_[static_cast<size_t>(node)].first;
+    for (size_t i = 0; i < value.size(); ++i) {
+      put(first + static_cast<int32_t>(i), value[i], Where{node, nullptr, static_cast<int>(i + 1)});
+    }
+    return node;
+  } else {
+    const KindInfo& k = info(KindOf<T>::value);
+    const int32_t node = new_node(KindOf<T>::value, k.field_count, where);
+    const int32_t first = v_.nodes_[static_cast<size_t>(node)].first;
+    for (size_t i = 0; i < k.field_count; ++i) {
+      k.fields[i].put(*this, first + static_cast<int32_t>(i), &value, node, k.fields[i].name);
+    }
+    return node;
+  }
+}
+
+constexpr int kKindBits = 32;  // views.lua packs a view's kind into its id below this
+static_assert(static_cast<int>(Kind::Count) <= kKindBits);
+
+ItemViews::ItemViews() { arena_.base = 1; }
+
+void ItemViews::bind(const model::ExportItem& item, ReadRecorder* recorder) {
+  recorder_ = recorder;
+  node_count_ = 0;
+  slot_count_ = 0;
+  paths_.clear();
+  line_roots_.clear();
+  Flattener f(*this, recorder != nullptr);
+  f.add(item, Flattener::Where{-1, "item", 0});
+  for (int32_t n = 0; n < node_count_; ++n) {
+    if (nodes_[static_cast<size_t>(n)].kind == static_cast<int32_t>(Kind::Line)) line_roots_.push_back(n);
+  }
+  if (recorder) {
+    for (size_t i = 0; i < line_roots_.size(); ++i) {
+      line_roots_[i] = f.add_copy(item.accountingEntryLines[i], "line", line_roots_[i]);
+    }
+  }
+  arena_.nodes = node_count_;
+  arena_.tracing = recorder ? 1 : 0;
+  arena_.node = nodes_.data();
+  arena_.slot = slots_.data();
+}
+
+void ItemViews::unbind() {
+  arena_.base += arena_.nodes;
+  arena_.nodes = 0;
+  arena_.tracing = 0;
+  recorder_ = nullptr;
+}
+
+// record(node, key): while tracing, the read of field `key` (or element `key`) of `node`.
+int ItemViews::record(lua_State* L) {
+  ItemViews& v = views_of(L);
+  const auto n = static_cast<size_t>(lua_tointeger(L, 1));
+  if (!v.recorder_ || n >= static_cast<size_t>(v.node_count_)) return 0;
+  const lb_view_node& node = v.nodes_[n];
+  const KindInfo& k = info(static_cast<Kind>(node.kind));
+  std::string path = v.paths_[n];
+  const lb_view_slot* slot = nullptr;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    const auto i = static_cast<int32_t>(lua_tointeger(L, 2));
+    if (i < 1 || i > node.count) return 0;
+    slot = &v.slots_[static_cast<size_t>(node.first + i - 1)];
+    fmt::format_to(std::back_inserter(path), "[{}]", i);
+  } else {
+    size_t len = 0;
+    const char* s = lua_tolstring(L, 2, &len);
+    const std::string_view key(s ? s : "", s ? len : 0);
+    if (k.shape == Shape::link_map) {
+      for (int32_t p = 0; p < node.count && !slot; ++p) {
+        const lb_view_slot& name = v.slots_[static_cast<size_t>(node.first + 2 * p)];
+        if (std::string_view(name.str, static_cast<size_t>(name.len)) == key) slot = &name + 1;
+      }
+    } else {
+      for (size_t f = 0; f < k.field_count && !slot; ++f) {
+        if (key == k.fields[f].name) slot = &v.slots_[static_cast<size_t>(node.first) + f];
+      }
+    }
+    if (!slot) return 0;
+    fmt::format_to(std::back_inserter(path), ".{}", key);
+  }
+  std::string value;
+  switch (slot->tag) {
+    case kViewString: JsonWriter(value).value(std::string_view(slot->str, static_cast<size_t>(slot->len))); break;
+    case kViewNumber: JsonWriter(value).value(slot->num); break;
+    case kViewBoolean: value = slot->num != 0 ? "true" : "false"; break;
+    case kViewNil: value = "null"; break;
+    default: return 0;  // views are not reads; what is read through them is
+  }
+  v.recorder_->read(path, value);
+  return 0;
+}
+
+// unknown_field(kind, key) -> the error message, with the closest field name when one is near.
+int ItemViews::unknown_field(lua_State* L) {
+  const KindInfo& k = info(static_cast<Kind>(lua_tointeger(L, 1)));
+  size_t len = 0;
+  const char* s = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : "?";
+  const std::string_view key(s, len ? len : std::char_traits<char>::length(s));
   std::string_view best;
   size_t best_distance = 4;
   for (size_t i = 0; i < k.field_count; ++i) {
     const size_t d = edit_distance(key, k.fields[i].name);
     if (d < best_distance) best_distance = d, best = k.fields[i].name;
   }
-  if (!best.empty()) {
-    return luaL_error(L, "%s has no field '%s' (did you mean '%s'?)", k.name,
-                      std::string(key).c_str(), std::string(best).c_str());
-  }
-  return luaL_error(L, "%s has no field '%s'", k.name, std::string(key).c_str());
-}
-
-// Field names to 1-based field positions, one table per object kind (upvalue 2 of __index).
-int view_index(lua_State* L) {
-  View& v = check_view(L, 1);
-  ViewState& vs = state_of(L);
-  const KindInfo& k = info(v.kind);
-  if (k.size) {  // an array
-    if (lua_type(L, 2) != LUA_TNUMBER) {
-      return luaL_error(L, "%s is a list: index it with a number, not a %s", k.name,
-                        luaL_typename(L, 2));
-    }
-    const lua_Number n = lua_tonumber(L, 2);
-    const size_t count = k.size(v.obj);
-    if (n < 1 || n > static_cast<lua_Number>(count) || n != static_cast<lua_Number>(static_cast<size_t>(n))) {
-      lua_pushnil(L);
-      return 1;
-    }
-    const auto i = static_cast<size_t>(n);
-    k.push_element(L, v.obj, i - 1, Where{vs, v, {}, static_cast<int>(i)});
-    return 1;
-  }
-  if (v.kind == Kind::LinkMap) {
-    size_t len = 0;
-    const char* key = lua_tolstring(L, 2, &len);
-    const auto& links = *static_cast<const LinkMap*>(v.obj);
-    const std::string_view name = key ? std::string_view(key, len) : std::string_view();
-    for (const auto& [link, url] : links) {
-      if (link == name) {
-        push_value(L, url, Where{vs, v, name, 0});
-        return 1;
-      }
-    }
-    lua_pushnil(L);
-    return 1;
-  }
-  lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(2));
-  if (lua_isnil(L, -1)) {
-    size_t len = 0;
-    const char* key = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : "?";
-    return unknown_field(L, v, std::string_view(key, len));
-  }
-  const auto field = static_cast<size_t>(lua_tointeger(L, -1)) - 1;
-  lua_pop(L, 1);
-  k.fields[field].push(L, v.obj, Where{vs, v, k.fields[field].name, 0});
+  const std::string message = best.empty()
+                                  ? fmt::format("{} has no field '{}'", k.name, key)
+                                  : fmt::format("{} has no field '{}' (did you mean '{}'?)", k.name, key, best);
+  lua_pushlstring(L, message.data(), message.size());
   return 1;
 }
 
-int view_newindex(lua_State* L) {
-  auto* v = static_cast<View*>(lua_touserdata(L, 1));
-  return luaL_error(L, "%s is read-only (tried to set '%s')", info(v->kind).name,
-                    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
-}
+void ItemViews::install(lua_State* L) {
+  lua_createtable(L, 0, 3);  // host
+  lua_pushlightuserdata(L, &arena_);
+  lua_setfield(L, -2, "arena");
+  lua_pushlightuserdata(L, this);
+  lua_pushcclosure(L, &ItemViews::record, 1);
+  lua_setfield(L, -2, "record");
+  lua_pushcfunction(L, &ItemViews::unknown_field);
+  lua_setfield(L, -2, "unknown_field");
 
-int view_len(lua_State* L) {
-  View& v = check_view(L, 1);
-  const KindInfo& k = info(v.kind);
-  if (k.size) lua_pushinteger(L, static_cast<lua_Integer>(k.size(v.obj)));
-  else if (v.kind == Kind::LinkMap) lua_pushinteger(L, static_cast<lua_Integer>(static_cast<const LinkMap*>(v.obj)->size()));
-  else lua_pushinteger(L, 0);
-  return 1;
-}
-
-// Iteration: arrays yield (i, element); objects yield (name, value) for non-nil fields in
-// contract order; link maps yield (name, url).
-int view_next(lua_State* L) {
-  View& v = check_view(L, 1);
-  ViewState& vs = state_of(L);
-  const KindInfo& k = info(v.kind);
-  if (k.size) {
-    const auto i = lua_isnil(L, 2) ? 0 : static_cast<size_t>(lua_tointeger(L, 2));
-    if (i >= k.size(v.obj)) return 0;
-    lua_pushinteger(L, static_cast<lua_Integer>(i + 1));
-    k.push_element(L, v.obj, i, Where{vs, v, {}, static_cast<int>(i + 1)});
-    return 2;
-  }
-  if (v.kind == Kind::LinkMap) {
-    const auto& links = *static_cast<const LinkMap*>(v.obj);
-    size_t i = 0;
-    if (!lua_isnil(L, 2)) {
-      const std::string_view prev = lua_tostring(L, 2);
-      while (i < links.size() && links[i].first != prev) ++i;
-      ++i;
-    }
-    if (i >= links.size()) return 0;
-    lua_pushlstring(L, links[i].first.data(), links[i].first.size());
-    push_value(L, links[i].second, Where{vs, v, links[i].first, 0});
-    return 2;
-  }
-  size_t i = 0;
-  if (!lua_isnil(L, 2)) {
-    const std::string_view prev = lua_tostring(L, 2);
-    while (i < k.field_count && prev != k.fields[i].name) ++i;
-    ++i;
-  }
-  for (; i < k.field_count; ++i) {
-    k.fields[i].push(L, v.obj, Where{vs, v, k.fields[i].name, 0});
-    if (!lua_isnil(L, -1)) {
-      lua_pushstring(L, k.fields[i].name);
-      lua_insert(L, -2);
-      return 2;
-    }
-    lua_pop(L, 1);
-  }
-  return 0;
-}
-
-int view_pairs(lua_State* L) {
-  check_view(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(2));  // view_next, closed over the same state
-  lua_pushvalue(L, 1);
-  lua_pushnil(L);
-  return 3;
-}
-
-int view_tostring(lua_State* L) {
-  auto* v = static_cast<View*>(lua_touserdata(L, 1));
-  switch (v->kind) {
-    case Kind::Item:
-      lua_pushfstring(L, "item %s", static_cast<const ExportItem*>(v->obj)->accountingEntryId.c_str());
-      break;
-    case Kind::Line:
-      lua_pushfstring(L, "line %s", static_cast<const Line*>(v->obj)->accountingEntryLineId.c_str());
-      break;
-    case Kind::Money: {
-      const auto* m = static_cast<const Money*>(v->obj);
-      lua_pushstring(L, fmt::format("{} {} (minor units)", m->value, m->currency).c_str());
-      break;
-    }
-    default:
-      lua_pushfstring(L, "%s view", info(v->kind).name);
-  }
-  return 1;
-}
-
-int view_eq(lua_State* L) {
-  auto* a = static_cast<View*>(lua_touserdata(L, 1));
-  auto* b = static_cast<View*>(lua_touserdata(L, 2));
-  lua_pushboolean(L, a && b && a->obj == b->obj && a->kind == b->kind);
-  return 1;
-}
-
-void push_view(lua_State* L, const ViewState& vs, const void* obj, Kind kind, int32_t path, uint32_t generation) {
-  auto* v = static_cast<View*>(lua_newuserdata(L, sizeof(View)));
-  *v = View{obj, generation, kind, path};
-  lua_rawgeti(L, LUA_REGISTRYINDEX, vs.metatables[static_cast<size_t>(kind)]);
-  lua_setmetatable(L, -2);
-}
-
-void push_root(lua_State* L, ViewState& vs, const void* obj, Kind kind, std::string_view path) {
-  int32_t id = -1;
-  if (vs.recorder) {
-    vs.paths.emplace_back(path);
-    id = static_cast<int32_t>(vs.paths.size() - 1);
-  }
-  push_view(L, vs, obj, kind, id, vs.generation);
-}
-
-}  // namespace
-
-void register_item_views(lua_State* L, ViewState* state) {
-  state->metatables.clear();
-  for (size_t kind = 0; kind < kKinds.size(); ++kind) {
-    const KindInfo& k = kKinds[kind];
-    lua_newtable(L);
-
-    lua_pushlightuserdata(L, state);
+  // kinds[id] = {name, shape, fields = {name -> slot offset}, names = {field names in order}}
+  lua_createtable(L, static_cast<int>(kKinds.size()), 0);
+  for (size_t id = 0; id < kKinds.size(); ++id) {
+    const KindInfo& k = kKinds[id];
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, k.name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, k.shape == Shape::object ? "object" : k.shape == Shape::list ? "list" : "link_map");
+    lua_setfield(L, -2, "shape");
     lua_createtable(L, 0, static_cast<int>(k.field_count));
+    lua_createtable(L, static_cast<int>(k.field_count), 0);
     for (size_t f = 0; f < k.field_count; ++f) {
-      lua_pushinteger(L, static_cast<lua_Integer>(f + 1));
-      lua_setfield(L, -2, k.fields[f].name);
+      lua_pushinteger(L, static_cast<lua_Integer>(f));
+      lua_setfield(L, -3, k.fields[f].name);
+      lua_pushstring(L, k.fields[f].name);
+      lua_rawseti(L, -2, static_cast<int>(f + 1));
     }
-    lua_pushcclosure(L, view_index, 2);
-    lua_setfield(L, -2, "__index");
-
-    lua_pushcfunction(L, view_newindex);
-    lua_setfield(L, -2, "__newindex");
-
-    lua_pushlightuserdata(L, state);
-    lua_pushcclosure(L, view_len, 1);
-    lua_setfield(L, -2, "__len");
-
-    lua_pushlightuserdata(L, state);
-    lua_pushlightuserdata(L, state);
-    lua_pushcclosure(L, view_next, 1);
-    lua_pushcclosure(L, view_pairs, 2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "__pairs");
-    lua_setfield(L, -2, "__ipairs");
-
-    lua_pushcfunction(L, view_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, view_eq);
-    lua_setfield(L, -2, "__eq");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    state->metatables.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
+    lua_setfield(L, -3, "names");
+    lua_setfield(L, -2, "fields");
+    lua_rawseti(L, -2, static_cast<int>(id));
   }
+  run_host_lua(L, "views.lua", 2);
 }
 
-void push_item_view(lua_State* L, ViewState& state, const ExportItem& item, std::string_view path) {
-  push_root(L, state, &item, Kind::Item, path);
-}
-
-void push_line_view(lua_State* L, ViewState& state, const Line& line, std::string_view path) {
-  push_root(L, state, &line, Kind::Line, path);
-}
-
-std::vector<std::string> view_fields(std::string_view kind) {
+std::vector<std::string> ItemViews::fields(std::string_view kind) {
   std::vector<std::string> out;
   for (const KindInfo& k : kKinds) {
     if (k.name != kind) continue;

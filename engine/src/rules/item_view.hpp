@@ -1,10 +1,16 @@
 #pragma once
-// Items reach rule scripts as read-only views over the decoded C++ structs, never as copies:
-// each field is read only when a script asks for it (eager deep copies into Lua tables cap the
-// data path near 130k items/s, bench REPORT §4.3). Views use Pleo's JSON field names
-// (item.accountingEntryLines[1].account.code); a misspelt field is an error with a suggestion,
-// not a silent nil. A view is valid only while its item is being evaluated: a script that
-// stashes one and reads it for a later item gets an error instead of reading freed memory.
+// Items reach rule scripts as read-only views over the decoded C++ structs, never as copies
+// into Lua tables (eager deep copies cap the data path near 130k items/s, bench REPORT §4.3).
+// Views use Pleo's JSON field names (item.accountingEntryLines[1].account.code); a misspelt
+// field is an error with a suggestion, not a silent nil. A view is valid only while its item is
+// being evaluated: a script that stashes one and reads it for a later item gets an error
+// instead of reading freed memory.
+//
+// How: before an item is evaluated, ItemViews lays it out in a flat arena of nodes (one per
+// object or list) and slots (one per field or element), whose strings point into the item. The
+// views themselves are written in Lua over the FFI (engine/lua/views.lua): a view is a cdata
+// holding a number, and reading a field is a few loads the JIT compiles into the rule's own
+// trace. A Lua C function per field read would end the trace at every read (REPORT §5).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,21 +29,65 @@ class ReadRecorder {
   virtual void read(std::string_view path, std::string_view value_json) = 0;
 };
 
-struct ViewState {
-  uint32_t generation = 1;             // bumped per item: older views stop working
-  ReadRecorder* recorder = nullptr;    // set while tracing
-  std::vector<std::string> paths;      // path of each view created while tracing
-  std::vector<int> metatables;         // registry refs, one per view kind (item_view.cpp)
+// The arena's C layout, declared again in engine/lua/views.lua's ffi.cdef: keep both in step
+// (item_view.cpp checks sizes and offsets at compile time).
+extern "C" {
+struct lb_view_slot {
+  const char* str;  // tag string: the bytes, in the item
+  double num;       // tag number; tag boolean: 0 or 1
+  int32_t len;      // tag string: byte length; tag view: the node it shows
+  int32_t tag;      // ViewTag
 };
+struct lb_view_node {
+  int32_t kind;   // ItemViews::kind_names() index
+  int32_t first;  // its first slot
+  int32_t count;  // objects: fields; lists: elements; link maps: name/URL pairs (two slots each)
+  int32_t same;   // the node this one shows the same object as (itself, but for trace copies)
+};
+struct lb_view_arena {
+  double base;     // view id of node 0 of the item being evaluated; lower ids are stale
+  int32_t nodes;   // node count of that item (0 between items)
+  int32_t tracing; // non-zero: report reads to the host (slow path)
+  const lb_view_node* node;
+  const lb_view_slot* slot;
+};
+}
 
-// Creates the view metatables in L; `state` must outlive L.
-void register_item_views(lua_State* L, ViewState* state);
+enum ViewTag : int32_t { kViewNil = 0, kViewString = 1, kViewNumber = 2, kViewBoolean = 3, kViewNode = 4 };
 
-// Pushes a view; `path` is how traces name it ("item", "line").
-void push_item_view(lua_State* L, ViewState& state, const model::ExportItem& item, std::string_view path);
-void push_line_view(lua_State* L, ViewState& state, const model::Line& line, std::string_view path);
+class ItemViews {
+ public:
+  ItemViews();
 
-// Lists the field names a view kind offers (for documentation tests): "item", "line", ...
-std::vector<std::string> view_fields(std::string_view kind);
+  // Loads engine/lua/views.lua into L and leaves its API table on the stack:
+  // call(fn, ctx [, line node]) calls a hook with its views. This object must outlive L.
+  void install(lua_State* L);
+
+  // Lays out `item` for the next evaluation. While tracing, line views get a copy of their
+  // line's nodes named "line..." so that reads through them are traced as the hook sees them.
+  void bind(const model::ExportItem& item, ReadRecorder* recorder);
+  // Views handed out since bind() stop working.
+  void unbind();
+
+  // The node of line `index` (0-based) that line hooks get a view of.
+  int32_t line_node(size_t index) const { return line_roots_[index]; }
+
+  // Field names a view kind offers, in schema order (for documentation tests): "item", "line", ...
+  static std::vector<std::string> fields(std::string_view kind);
+
+ private:
+  friend class Flattener;
+  static int record(lua_State* L);
+  static int unknown_field(lua_State* L);
+
+  lb_view_arena arena_{};
+  std::vector<lb_view_node> nodes_;  // [0, node_count_) lay out the current item
+  std::vector<lb_view_slot> slots_;  // [0, slot_count_) likewise; kept between items
+  int32_t node_count_ = 0;
+  int32_t slot_count_ = 0;
+  std::vector<int32_t> line_roots_;
+  ReadRecorder* recorder_ = nullptr;
+  std::vector<std::string> paths_;  // per node, only while tracing
+};
 
 }  // namespace lb::rules

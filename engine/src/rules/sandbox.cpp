@@ -159,6 +159,17 @@ int host_shipped_source(lua_State* L) {
 
 }  // namespace
 
+void run_host_lua(lua_State* L, const char* file, int nargs) {
+  const std::string_view source = shipped_lua(file);
+  const std::string chunkname = fmt::format("@{}", file);
+  if (luaL_loadbufferx(L, source.data(), source.size(), chunkname.c_str(), "t") != 0 ||
+      (lua_insert(L, -1 - nargs), lua_pcall(L, nargs, 1, 0) != 0)) {
+    std::string error = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    throw std::runtime_error(fmt::format("shipped {}: {}", file, error));
+  }
+}
+
 Sandbox& Sandbox::of(lua_State* L) {
   lua_getfield(L, LUA_REGISTRYINDEX, kSandboxKey);
   auto* sb = static_cast<Sandbox*>(lua_touserdata(L, -1));

@@ -24,6 +24,12 @@ struct Limits {
 
 enum class Breach { none, error, budget, memory };
 
+// Runs a shipped host-only chunk (engine/lua/<file>: views.lua, ctx.lua) with the `nargs` values
+// on top of the stack as its arguments, outside any limit, and leaves its one result there.
+// Such chunks run with the state's full standard library (the FFI included) and hand scripts
+// only what they return. Throws std::runtime_error naming the file when it fails.
+void run_host_lua(lua_State* L, const char* file, int nargs);
+
 struct CallOutcome {
   Breach breach = Breach::none;
   std::string message;  // "<file>:<line>: <what>" when the position is known

@@ -1,0 +1,230 @@
+-- Item views for rule hooks (rules/README.md, "The item view"). Host-only: the engine runs this
+-- chunk once per Lua state, with the FFI, before any pack is loaded. Scripts never see the FFI,
+-- the arena or this file's locals; all they get is view objects.
+--
+-- The engine lays the item being evaluated out in a flat arena (engine/src/rules/item_view.hpp):
+-- a node per object or list, a slot per field or element, strings pointing into the item. A view
+-- is a cdata struct holding one number, its id: (arena.base + node) * 32 + kind. Reading a field
+-- is a few loads that the JIT compiles into the hook's own trace, and a string becomes a Lua
+-- string only when it is read. Ids grow with every item, so a view kept from an earlier item has
+-- a node below arena.base and is refused.
+
+local ffi = require("ffi")
+local host, kinds = ...
+
+ffi.cdef [[
+typedef struct lb_view_slot { const char* str; double num; int32_t len; int32_t tag; } lb_view_slot;
+typedef struct lb_view_node { int32_t kind; int32_t first; int32_t count; int32_t same; } lb_view_node;
+typedef struct lb_view_arena {
+  double base; int32_t nodes; int32_t tracing; const lb_view_node* node; const lb_view_slot* slot;
+} lb_view_arena;
+struct lb_view { const double lb_view_id; };
+]]
+
+local A = ffi.cast("const lb_view_arena*", host.arena)
+local record, unknown_field = host.record, host.unknown_field
+local ffi_string, istype = ffi.string, ffi.istype
+local floor, format = math.floor, string.format
+local type, error, pairs = type, error, pairs
+
+local NIL, STRING, NUMBER, BOOLEAN = 0, 1, 2, 3  -- slot tags (ViewTag); 4 is a node
+local KIND_BITS = 32
+
+-- Per kind id: field name -> slot offset, field names in order, the kind's name and shape.
+local FIELDS, NAMES, KIND_NAME, IS_LIST, IS_MAP = {}, {}, {}, {}, {}
+local KIND = {}
+for id, k in pairs(kinds) do
+  FIELDS[id], NAMES[id], KIND_NAME[id] = k.fields, k.names, k.name
+  IS_LIST[id], IS_MAP[id] = k.shape == "list", k.shape == "link_map"
+  KIND[k.name] = id
+end
+local ITEM, LINE, MONEY = KIND.item, KIND.line, KIND.money
+
+local View  -- the view ctype, made below from the metatable
+local mt = {}
+
+-- The node a view shows (an index into the arena: stale when outside [0, A.nodes)) and its kind.
+local function unpack_id(v)
+  local id = v.lb_view_id
+  local n = floor(id / KIND_BITS)
+  return n - A.base, id - n * KIND_BITS
+end
+
+local function live(i)
+  return i >= 0 and i < A.nodes
+end
+
+local function stale(kind)
+  return KIND_NAME[kind] .. " view used after its item was evaluated (keep the values you need, not the views)"
+end
+
+-- The view of a node of the current item. Views are kept per node and handed out again while
+-- their item is current: a hook reads item.supplier several times, and a new cdata each time
+-- would cost an allocation (and its garbage) per read.
+local made = {}  -- node + 1 -> the last view made of it
+local function view_of(node)
+  local id = (A.base + node) * KIND_BITS + A.node[node].kind
+  local v = made[node + 1]
+  if v == nil or v.lb_view_id ~= id then
+    v = View(id)
+    made[node + 1] = v
+  end
+  return v
+end
+
+local function slot_value(s)
+  local tag = s.tag
+  if tag == STRING then return ffi_string(s.str, s.len) end
+  if tag == NUMBER then return s.num end
+  if tag == NIL then return nil end
+  if tag == BOOLEAN then return s.num ~= 0 end
+  return view_of(s.len)
+end
+
+-- The value slot of link `key` in a link map node, or nil.
+local function link_slot(node, key)
+  if type(key) ~= "string" then return nil end
+  local len = #key
+  for p = 0, node.count - 1 do
+    local name = A.slot[node.first + 2 * p]
+    if name.len == len and ffi_string(name.str, len) == key then return A.slot[node.first + 2 * p + 1] end
+  end
+  return nil
+end
+
+-- Errors name the script line that read the field (level 2: the caller of the metamethod).
+function mt.__index(v, key)
+  local i, kind = unpack_id(v)
+  if not live(i) then error(stale(kind), 2) end
+  local node = A.node[i]
+  local offset = FIELDS[kind][key]
+  if offset then
+    if A.tracing ~= 0 then record(i, key) end
+    return slot_value(A.slot[node.first + offset])
+  end
+  if IS_LIST[kind] then
+    if type(key) ~= "number" then
+      error(KIND_NAME[kind] .. " is a list: index it with a number, not a " .. type(key), 2)
+    end
+    if key < 1 or key > node.count or key ~= floor(key) then return nil end
+    if A.tracing ~= 0 then record(i, key) end
+    return slot_value(A.slot[node.first + key - 1])
+  end
+  if IS_MAP[kind] then
+    local s = link_slot(node, key)
+    if s == nil then return nil end
+    if A.tracing ~= 0 then record(i, key) end
+    return slot_value(s)
+  end
+  error(unknown_field(kind, key), 2)
+end
+
+function mt.__newindex(v, key)
+  local _, kind = unpack_id(v)
+  error(KIND_NAME[kind] .. " is read-only (tried to set '" .. (type(key) == "string" and key or "?") .. "')", 2)
+end
+
+function mt.__len(v)
+  local i, kind = unpack_id(v)
+  if not live(i) then error(stale(kind), 2) end
+  if IS_LIST[kind] or IS_MAP[kind] then return A.node[i].count end
+  return 0
+end
+
+-- pairs/ipairs: lists give (i, element), objects (name, value) for their non-nil fields in
+-- schema order, link maps (name, URL).
+local function view_next(v, key)
+  local i, kind = unpack_id(v)
+  if not live(i) then error(stale(kind), 2) end
+  local node = A.node[i]
+  if IS_LIST[kind] then
+    local n = (type(key) == "number" and key or 0) + 1
+    if n > node.count then return nil end
+    if A.tracing ~= 0 then record(i, n) end
+    return n, slot_value(A.slot[node.first + n - 1])
+  end
+  if IS_MAP[kind] then
+    local p = 0
+    if key ~= nil then
+      while p < node.count do
+        local name = A.slot[node.first + 2 * p]
+        p = p + 1
+        if ffi_string(name.str, name.len) == key then break end
+      end
+    end
+    if p >= node.count then return nil end
+    local name = A.slot[node.first + 2 * p]
+    local link = ffi_string(name.str, name.len)
+    if A.tracing ~= 0 then record(i, link) end
+    return link, slot_value(A.slot[node.first + 2 * p + 1])
+  end
+  local f = 0
+  if key ~= nil then
+    f = FIELDS[kind][key]
+    if f == nil then return nil end
+    f = f + 1
+  end
+  local names = NAMES[kind]
+  while f < node.count do
+    local s = A.slot[node.first + f]
+    if s.tag ~= NIL then
+      local name = names[f + 1]
+      if A.tracing ~= 0 then record(i, name) end
+      return name, slot_value(s)
+    end
+    f = f + 1
+  end
+  return nil
+end
+
+function mt.__pairs(v)
+  local i, kind = unpack_id(v)
+  if not live(i) then error(stale(kind), 2) end
+  return view_next, v, nil
+end
+mt.__ipairs = mt.__pairs
+
+local function field_string(node, kind, name)
+  local s = A.slot[node.first + FIELDS[kind][name]]
+  return s.tag == STRING and ffi_string(s.str, s.len) or ""
+end
+
+function mt.__tostring(v)
+  local i, kind = unpack_id(v)
+  if live(i) then
+    local node = A.node[i]
+    if kind == ITEM then return "item " .. field_string(node, kind, "accountingEntryId") end
+    if kind == LINE then return "line " .. field_string(node, kind, "accountingEntryLineId") end
+    if kind == MONEY then
+      local value = A.slot[node.first + FIELDS[kind].value].num
+      return format("%d %s (minor units)", value, field_string(node, kind, "currency"))
+    end
+  end
+  return KIND_NAME[kind] .. " view"
+end
+
+-- Two views are equal when they show the same object (trace copies of a line included).
+function mt.__eq(a, b)
+  if not (istype(View, a) and istype(View, b)) then return false end
+  local ia, ka = unpack_id(a)
+  local ib, kb = unpack_id(b)
+  if ka ~= kb then return false end
+  if live(ia) and live(ib) then return A.node[ia].same == A.node[ib].same end
+  return ia == ib
+end
+
+View = ffi.metatype("struct lb_view", mt)
+
+local api = {}
+
+function api.tracing()
+  return A.tracing ~= 0
+end
+
+-- Calls a hook with the views of the item (node 0) and, for line hooks, of a line's node.
+function api.call(fn, ctx, line)
+  if line then return fn(view_of(line), view_of(0), ctx) end
+  return fn(view_of(0), ctx)
+end
+
+return api
