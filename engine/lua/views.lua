@@ -16,18 +16,23 @@ ffi.cdef [[
 typedef struct lb_view_slot { const char* str; double num; int32_t len; int32_t tag; } lb_view_slot;
 typedef struct lb_view_node { int32_t kind; int32_t first; int32_t count; int32_t same; } lb_view_node;
 typedef struct lb_view_arena {
-  double base; int32_t nodes; int32_t tracing; const lb_view_node* node; const lb_view_slot* slot;
+  double base; int32_t nodes; int32_t tracing; lb_view_node* node; lb_view_slot* slot;
 } lb_view_arena;
 struct lb_view { const double lb_view_id; };
 ]]
 
-local A = ffi.cast("const lb_view_arena*", host.arena)
+-- Not const: the engine changes the arena between items and while laying objects out, and the
+-- JIT must not keep an earlier read of it.
+local A = ffi.cast("lb_view_arena*", host.arena)
+-- expand(views, slot) -> node: lays out the object behind a LATER slot (ItemViews::expand).
+local expand = ffi.cast("int32_t (*)(void*, int32_t)", host.expand)
+local views = ffi.cast("void*", host.views)
 local record, unknown_field = host.record, host.unknown_field
 local ffi_string, istype = ffi.string, ffi.istype
 local floor, format = math.floor, string.format
 local type, error, pairs = type, error, pairs
 
-local NIL, STRING, NUMBER, BOOLEAN = 0, 1, 2, 3  -- slot tags (ViewTag); 4 is a node
+local NIL, STRING, NUMBER, BOOLEAN, NODE = 0, 1, 2, 3, 4  -- slot tags (ViewTag); 5: not laid out yet
 local KIND_BITS = 32
 
 -- Per kind id: field name -> slot offset, field names in order, the kind's name and shape.
@@ -72,22 +77,27 @@ local function view_of(node)
   return v
 end
 
-local function slot_value(s)
+-- The value of slot `si`. Called from metamethods only (errors: level 3 is the script).
+local function slot_value(si)
+  local s = A.slot[si]
   local tag = s.tag
   if tag == STRING then return ffi_string(s.str, s.len) end
   if tag == NUMBER then return s.num end
   if tag == NIL then return nil end
   if tag == BOOLEAN then return s.num ~= 0 end
-  return view_of(s.len)
+  if tag == NODE then return view_of(s.len) end
+  local node = expand(views, si)  -- may move the arena: nothing read before this is used after
+  if node < 0 then error("not enough memory to lay out the item for the view", 3) end
+  return view_of(node)
 end
 
--- The value slot of link `key` in a link map node, or nil.
+-- The value slot (index) of link `key` in a link map node, or nil.
 local function link_slot(node, key)
   if type(key) ~= "string" then return nil end
   local len = #key
   for p = 0, node.count - 1 do
     local name = A.slot[node.first + 2 * p]
-    if name.len == len and ffi_string(name.str, len) == key then return A.slot[node.first + 2 * p + 1] end
+    if name.len == len and ffi_string(name.str, len) == key then return node.first + 2 * p + 1 end
   end
   return nil
 end
@@ -100,7 +110,7 @@ function mt.__index(v, key)
   local offset = FIELDS[kind][key]
   if offset then
     if A.tracing ~= 0 then record(i, key) end
-    return slot_value(A.slot[node.first + offset])
+    return slot_value(node.first + offset)
   end
   if IS_LIST[kind] then
     if type(key) ~= "number" then
@@ -108,13 +118,13 @@ function mt.__index(v, key)
     end
     if key < 1 or key > node.count or key ~= floor(key) then return nil end
     if A.tracing ~= 0 then record(i, key) end
-    return slot_value(A.slot[node.first + key - 1])
+    return slot_value(node.first + key - 1)
   end
   if IS_MAP[kind] then
-    local s = link_slot(node, key)
-    if s == nil then return nil end
+    local si = link_slot(node, key)
+    if si == nil then return nil end
     if A.tracing ~= 0 then record(i, key) end
-    return slot_value(s)
+    return slot_value(si)
   end
   error(unknown_field(kind, key), 2)
 end
@@ -141,7 +151,7 @@ local function view_next(v, key)
     local n = (type(key) == "number" and key or 0) + 1
     if n > node.count then return nil end
     if A.tracing ~= 0 then record(i, n) end
-    return n, slot_value(A.slot[node.first + n - 1])
+    return n, slot_value(node.first + n - 1)
   end
   if IS_MAP[kind] then
     local p = 0
@@ -156,7 +166,7 @@ local function view_next(v, key)
     local name = A.slot[node.first + 2 * p]
     local link = ffi_string(name.str, name.len)
     if A.tracing ~= 0 then record(i, link) end
-    return link, slot_value(A.slot[node.first + 2 * p + 1])
+    return link, slot_value(node.first + 2 * p + 1)
   end
   local f = 0
   if key ~= nil then
@@ -166,11 +176,10 @@ local function view_next(v, key)
   end
   local names = NAMES[kind]
   while f < node.count do
-    local s = A.slot[node.first + f]
-    if s.tag ~= NIL then
+    if A.slot[node.first + f].tag ~= NIL then
       local name = names[f + 1]
       if A.tracing ~= 0 then record(i, name) end
-      return name, slot_value(s)
+      return name, slot_value(node.first + f)
     end
     f = f + 1
   end

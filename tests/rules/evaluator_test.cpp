@@ -362,6 +362,64 @@ return M
              Catch::Contains("views/rules.lua:6: item view used after its item was evaluated"));
 }
 
+// Views lay an item's objects out when a script first reads them (rules/item_view.hpp), and all
+// at once while tracing: both must show the same item. The dump walks every object in an order
+// unlike the layout's, on an item with many lines, so the arena grows (and moves) mid-hook.
+TEST_CASE("item views show the whole item whether laid out on first read or all at once", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "dump", {{"rules.lua", R"lua(
+local function dump(v, out)
+  local t = type(v)
+  if t ~= "cdata" then out[#out + 1] = tostring(v) return end
+  out[#out + 1] = "{"
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  for i = #keys, 1, -1 do  -- last field first: children are laid out out of order
+    out[#out + 1] = tostring(keys[i]) .. "="
+    dump(v[keys[i]], out)
+  end
+  out[#out + 1] = "}#" .. #v
+end
+local M = {}
+function M.bookkeeping_method() return "journal" end
+function M.counter_account(item)
+  local out = {}
+  dump(item, out)
+  return "1810:" .. table.concat(out, " ")
+end
+function M.account(line, item)
+  assert(line == item.accountingEntryLines[line.lineAmount.inWalletCurrency.value])
+  assert(line.tax.amount.inSupplierCurrency == line.tax.amount.inSupplierCurrency)
+  assert(tostring(line.tax.amount.inWalletCurrency) == line.tax.amount.inWalletCurrency.value .. " GBP (minor units)")
+  return "6800"
+end
+return M
+)lua"}}));
+  auto item = load_item("card_purchase_split_reverse_charge.json");
+  const model::Line first = item.accountingEntryLines.at(0);
+  item.accountingEntryLines.clear();
+  for (int i = 1; i <= 300; ++i) {
+    model::Line line = first;
+    line.accountingEntryLineId = "line-" + std::to_string(i);
+    line.lineAmount.inWalletCurrency.value = i;
+    line.lineAmount.inWalletCurrency.currency = "GBP";
+    if (line.tax) line.tax->amount.inWalletCurrency.currency = "GBP";
+    line.tags = std::vector<model::Tag>{{"t1", "ENG", "DEPT"}, {"t2", "P" + std::to_string(i), "PROJ"}};
+    item.accountingEntryLines.push_back(line);
+  }
+  REQUIRE(item.accountingEntryLines[0].tax);
+  const auto lazily = h.evaluator->evaluate(item, false);
+  const auto traced = h.evaluator->evaluate(item, true);
+  INFO(lazily.failure.message);
+  REQUIRE(lazily.failure.type != "unexpected_failure");  // the hooks ran (the made-up amounts need not balance)
+  CHECK(lazily.decisions.counterAccount == traced.decisions.counterAccount);
+  const std::string& dumped = lazily.decisions.counterAccount;
+  CHECK_THAT(dumped, Catch::Contains("accountingEntryLineId= line-300"));
+  CHECK_THAT(dumped, Catch::Contains("{ groupCode= PROJ code= P300 id= t2 }#0"));
+  CHECK_THAT(dumped, Catch::Contains("}#300"));  // the list of lines
+  CHECK_THAT(dumped, Catch::Contains("accountingEntryId= " + item.accountingEntryId));
+}
+
 TEST_CASE("the clock is frozen and in UTC", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "clock", {{"rules.lua", R"lua(

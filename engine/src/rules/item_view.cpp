@@ -9,7 +9,9 @@
 #include <lua.hpp>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "model/json_writer.hpp"
 #include "rules/sandbox.hpp"
@@ -34,30 +36,18 @@ enum class Kind : int32_t {
   LinkMap, Lines, Tags, Files, Strings, Count
 };
 
-template <typename T> struct KindOf;
-template <> struct KindOf<ExportItem> { static constexpr Kind value = Kind::Item; };
-template <> struct KindOf<Amount> { static constexpr Kind value = Kind::Amount; };
-template <> struct KindOf<Money> { static constexpr Kind value = Kind::Money; };
-template <> struct KindOf<Line> { static constexpr Kind value = Kind::Line; };
-template <> struct KindOf<Account> { static constexpr Kind value = Kind::Account; };
-template <> struct KindOf<Tag> { static constexpr Kind value = Kind::Tag; };
-template <> struct KindOf<Tax> { static constexpr Kind value = Kind::Tax; };
-template <> struct KindOf<Supplier> { static constexpr Kind value = Kind::Supplier; };
-template <> struct KindOf<User> { static constexpr Kind value = Kind::User; };
-template <> struct KindOf<Team> { static constexpr Kind value = Kind::Team; };
-template <> struct KindOf<Vendor> { static constexpr Kind value = Kind::Vendor; };
-template <> struct KindOf<Bookkeeping> { static constexpr Kind value = Kind::Bookkeeping; };
-template <> struct KindOf<AdditionalInformation> { static constexpr Kind value = Kind::AdditionalInformation; };
-template <> struct KindOf<InvoiceInformation> { static constexpr Kind value = Kind::InvoiceInformation; };
-template <> struct KindOf<SupplierBankAccount> { static constexpr Kind value = Kind::SupplierBankAccount; };
-template <> struct KindOf<ServicePeriod> { static constexpr Kind value = Kind::ServicePeriod; };
-template <> struct KindOf<File> { static constexpr Kind value = Kind::File; };
-template <> struct KindOf<Links> { static constexpr Kind value = Kind::Links; };
-template <> struct KindOf<LinkMap> { static constexpr Kind value = Kind::LinkMap; };
-template <> struct KindOf<std::vector<Line>> { static constexpr Kind value = Kind::Lines; };
-template <> struct KindOf<std::vector<Tag>> { static constexpr Kind value = Kind::Tags; };
-template <> struct KindOf<std::vector<File>> { static constexpr Kind value = Kind::Files; };
-template <> struct KindOf<std::vector<std::string>> { static constexpr Kind value = Kind::Strings; };
+// The C++ type each Kind shows, in Kind order.
+using KindTypes =
+    std::tuple<ExportItem, Amount, Money, Line, Account, Tag, Tax, Supplier, User, Team, Vendor, Bookkeeping,
+               AdditionalInformation, InvoiceInformation, SupplierBankAccount, ServicePeriod, File, Links, LinkMap,
+               std::vector<Line>, std::vector<Tag>, std::vector<File>, std::vector<std::string>>;
+static_assert(std::tuple_size_v<KindTypes> == static_cast<size_t>(Kind::Count));
+
+template <typename T, size_t I = 0>
+constexpr Kind kind_of() {
+  if constexpr (std::is_same_v<T, std::tuple_element_t<I, KindTypes>>) return static_cast<Kind>(I);
+  else return kind_of<T, I + 1>();
+}
 
 template <typename T> struct IsOptional : std::false_type {};
 template <typename T> struct IsOptional<std::optional<T>> : std::true_type {};
@@ -66,10 +56,12 @@ template <typename T> struct IsVector<std::vector<T>> : std::true_type {};
 
 }  // namespace
 
-// Writes an item into the arena, depth first: a node's slots are reserved when the node is
-// made, then filled (children are appended after them, so slots are addressed by index). It
-// runs before every item is evaluated, so it stays lean: no allocation once the arena has
-// grown to the largest item, and paths are only built while tracing.
+// Writes an item into the arena: a node's slots are reserved when the node is made, then filled
+// (children are appended after them, so slots are addressed by index). Objects and lists below
+// a node are laid out when a script first reads them (ItemViews::expand): a hook reads a dozen
+// of an item's forty-odd objects. While tracing, everything is laid out up front instead, so
+// that every node has its path. This runs for every item: no allocation once the arena has
+// grown to the largest item, and paths only while tracing.
 class Flattener {
  public:
   Flattener(ItemViews& v, bool tracing) : v_(v), tracing_(tracing) {}
@@ -149,6 +141,11 @@ class Flattener {
       lb_view_slot& s = slot(at);
       s.num = static_cast<double>(value);
       s.tag = kViewNumber;
+    } else if (!tracing_) {
+      lb_view_slot& s = slot(at);
+      s.str = reinterpret_cast<const char*>(&value);
+      s.len = static_cast<int32_t>(kind_of<T>());
+      s.tag = kViewLater;
     } else {
       const int32_t child = add(value, where);
       lb_view_slot& s = slot(at);  // after add(): the arena may have moved
@@ -290,15 +287,15 @@ int32_t Flattener::add(const T& value, Where where) {
     }
     return node;
   } else if constexpr (IsVector<T>::value) {
-    const int32_t node = new_node(KindOf<T>::value, value.size(), where);
+    const int32_t node = new_node(kind_of<T>(), value.size(), where);
     const int32_t first = v_.nodes_[static_cast<size_t>(node)].first;
     for (size_t i = 0; i < value.size(); ++i) {
       put(first + static_cast<int32_t>(i), value[i], Where{node, nullptr, static_cast<int>(i + 1)});
     }
     return node;
   } else {
-    const KindInfo& k = info(KindOf<T>::value);
-    const int32_t node = new_node(KindOf<T>::value, k.field_count, where);
+    const KindInfo& k = info(kind_of<T>());
+    const int32_t node = new_node(kind_of<T>(), k.field_count, where);
     const int32_t first = v_.nodes_[static_cast<size_t>(node)].first;
     for (size_t i = 0; i < k.field_count; ++i) {
       k.fields[i].put(*this, first + static_cast<int32_t>(i), &value, node, k.fields[i].name);
@@ -306,6 +303,16 @@ int32_t Flattener::add(const T& value, Where where) {
     return node;
   }
 }
+
+// Per kind: lays out the object a kViewLater slot points at.
+using Expander = int32_t (*)(Flattener&, const void*);
+template <size_t... I>
+constexpr std::array<Expander, sizeof...(I)> make_expanders(std::index_sequence<I...>) {
+  return {[](Flattener& f, const void* object) {
+    return f.add(*static_cast<const std::tuple_element_t<I, KindTypes>*>(object), Flattener::Where{-1, nullptr, 0});
+  }...};
+}
+constexpr auto kExpanders = make_expanders(std::make_index_sequence<std::tuple_size_v<KindTypes>>());
 
 constexpr int kKindBits = 32;  // views.lua packs a view's kind into its id below this
 static_assert(static_cast<int>(Kind::Count) <= kKindBits);
@@ -320,16 +327,48 @@ void ItemViews::bind(const model::ExportItem& item, ReadRecorder* recorder) {
   line_roots_.clear();
   Flattener f(*this, recorder != nullptr);
   f.add(item, Flattener::Where{-1, "item", 0});
-  for (int32_t n = 0; n < node_count_; ++n) {
-    if (nodes_[static_cast<size_t>(n)].kind == static_cast<int32_t>(Kind::Line)) line_roots_.push_back(n);
+  // Line hooks get a view of their line: lay the lines out now.
+  static const auto lines_field = static_cast<int32_t>(
+      std::find_if(std::begin(kItemFields), std::end(kItemFields),
+                   [](const Field& field) { return std::string_view(field.name) == "accountingEntryLines"; }) -
+      std::begin(kItemFields));
+  const int32_t list = laid_out(nodes_[0].first + lines_field);
+  for (size_t i = 0; i < item.accountingEntryLines.size(); ++i) {
+    line_roots_.push_back(laid_out(nodes_[static_cast<size_t>(list)].first + static_cast<int32_t>(i)));
   }
   if (recorder) {
     for (size_t i = 0; i < line_roots_.size(); ++i) {
       line_roots_[i] = f.add_copy(item.accountingEntryLines[i], "line", line_roots_[i]);
     }
   }
-  arena_.nodes = node_count_;
   arena_.tracing = recorder ? 1 : 0;
+  publish();
+}
+
+int32_t ItemViews::laid_out(int32_t slot) {
+  const int32_t node = expand(this, slot);
+  if (node < 0) throw std::bad_alloc();
+  return node;
+}
+
+int32_t ItemViews::expand(ItemViews* self, int32_t slot) noexcept {
+  if (slot < 0 || slot >= self->slot_count_) return -1;
+  const lb_view_slot s = self->slots_[static_cast<size_t>(slot)];
+  if (s.tag == kViewNode) return s.len;
+  if (s.tag != kViewLater) return -1;
+  try {
+    Flattener f(*self, false);
+    const int32_t node = kExpanders[static_cast<size_t>(s.len)](f, s.str);
+    self->slots_[static_cast<size_t>(slot)] = {nullptr, 0, node, kViewNode};
+    self->publish();
+    return node;
+  } catch (const std::bad_alloc&) {
+    return -1;
+  }
+}
+
+void ItemViews::publish() {
+  arena_.nodes = node_count_;
   arena_.node = nodes_.data();
   arena_.slot = slots_.data();
 }
@@ -404,9 +443,13 @@ int ItemViews::unknown_field(lua_State* L) {
 }
 
 void ItemViews::install(lua_State* L) {
-  lua_createtable(L, 0, 3);  // host
+  lua_createtable(L, 0, 5);  // host
   lua_pushlightuserdata(L, &arena_);
   lua_setfield(L, -2, "arena");
+  lua_pushlightuserdata(L, this);
+  lua_setfield(L, -2, "views");
+  lua_pushlightuserdata(L, reinterpret_cast<void*>(&ItemViews::expand));
+  lua_setfield(L, -2, "expand");
   lua_pushlightuserdata(L, this);
   lua_pushcclosure(L, &ItemViews::record, 1);
   lua_setfield(L, -2, "record");

@@ -33,9 +33,9 @@ class ReadRecorder {
 // (item_view.cpp checks sizes and offsets at compile time).
 extern "C" {
 struct lb_view_slot {
-  const char* str;  // tag string: the bytes, in the item
+  const char* str;  // tag string: the bytes, in the item; tag later: the object
   double num;       // tag number; tag boolean: 0 or 1
-  int32_t len;      // tag string: byte length; tag view: the node it shows
+  int32_t len;      // tag string: byte length; tag node: the node it shows; tag later: its kind
   int32_t tag;      // ViewTag
 };
 struct lb_view_node {
@@ -53,7 +53,11 @@ struct lb_view_arena {
 };
 }
 
-enum ViewTag : int32_t { kViewNil = 0, kViewString = 1, kViewNumber = 2, kViewBoolean = 3, kViewNode = 4 };
+enum ViewTag : int32_t {
+  kViewNil = 0, kViewString = 1, kViewNumber = 2, kViewBoolean = 3,
+  kViewNode = 4,   // an object or list laid out as a node
+  kViewLater = 5,  // an object or list not laid out yet (ItemViews::expand)
+};
 
 class ItemViews {
  public:
@@ -77,6 +81,11 @@ class ItemViews {
 
  private:
   friend class Flattener;
+  // Called by views.lua through the FFI when a script first reads a kViewLater slot: lays out
+  // the object it points at and returns its node (-1: out of memory). C types only, no throw.
+  static int32_t expand(ItemViews* self, int32_t slot) noexcept;
+  int32_t laid_out(int32_t slot);  // expand() for the engine: throws std::bad_alloc
+  void publish();                   // points the arena at the vectors again (they may have moved)
   static int record(lua_State* L);
   static int unknown_field(lua_State* L);
 
