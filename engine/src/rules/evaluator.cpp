@@ -309,11 +309,13 @@ void Evaluator::Impl::decide(Outcome& out) {
          fmt::format("hook '{}'{} ({}) returned {}; expected {}", kHookNames[static_cast<size_t>(h)],
                      line > 0 ? fmt::format(" (line {})", line) : "", where, got, expected));
   };
-  auto optional_string = [&](int index) -> std::optional<std::string> {
+  // A string result, viewed where Lua keeps it (valid while it is on the stack): results are
+  // copied once, into the outcome, whose strings keep their capacity from item to item.
+  auto optional_string = [&](int index) -> std::optional<std::string_view> {
     if (lua_type(L, index) != LUA_TSTRING) return std::nullopt;
     size_t len = 0;
     const char* s = lua_tolstring(L, index, &len);
-    return std::string(s, len);
+    return std::string_view(s, len);
   };
 
   if (resolved[top_level][kValidate].from >= 0) {
@@ -332,8 +334,8 @@ void Evaluator::Impl::decide(Outcome& out) {
     out.skip_reason = optional_string(-1).value_or("skipped by the rule pack");
     return;
   }
-  lua_pop(L, 2);
   out.decisions.method = *method;
+  lua_pop(L, 2);
 
   // Decision point 28: which way the money goes (the pack's posting matrix, §2.3). A pack
   // chain without the hook books every item as money out.
@@ -349,7 +351,7 @@ void Evaluator::Impl::decide(Outcome& out) {
   // Decision point 6: the vendor, for accounts payable.
   if (*method == "accounts_payable") {
     if (!call(kVendor, 0, 1)) return;
-    std::optional<std::string> vendor = optional_string(-1);
+    std::optional<std::string_view> vendor = optional_string(-1);
     if (!vendor && lua_istable(L, -1)) {
       lua_getfield(L, -1, "code");
       vendor = optional_string(-1);
@@ -360,7 +362,7 @@ void Evaluator::Impl::decide(Outcome& out) {
       return fail("vendor_unknown", "No vendor could be resolved for this accounts-payable entry.");
     }
     if (!vendor || vendor->empty()) return bad_result(kVendor, 0, "a vendor code (string) or a vendor table with a code");
-    out.decisions.vendor = *vendor;
+    out.decisions.vendor = std::string(*vendor);
     lua_pop(L, 1);
   }
 
@@ -381,7 +383,7 @@ void Evaluator::Impl::decide(Outcome& out) {
     auto payment = optional_string(-1);
     if (payment && payment->empty()) return bad_result(kPayment, 0, "nil (no payment) or an account code");
     if (!payment && !lua_isnil(L, -1)) return bad_result(kPayment, 0, "nil (no payment) or an account code");
-    out.decisions.paymentAccount = std::move(payment);
+    if (payment) out.decisions.paymentAccount = std::string(*payment);
     lua_pop(L, 1);
   }
 
@@ -410,14 +412,14 @@ void Evaluator::Impl::decide(Outcome& out) {
       if (!call(kTax, line, 1)) return;
       if (lua_type(L, -1) == LUA_TSTRING) {
         if (optional_string(-1)->empty()) return bad_result(kTax, line, "nil (no tax), a non-empty tax code, or a tax table");
-        ld.tax = TaxDecision{*optional_string(-1), {}, {}, {}, {}};
+        ld.tax = TaxDecision{std::string(*optional_string(-1)), {}, {}, {}, {}};
       } else if (lua_istable(L, -1)) {
         TaxDecision t;
         push_iterable(L, -1);
         lua_replace(L, -2);
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
-          const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+          const std::string_view key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
           const bool is_string = lua_type(L, -1) == LUA_TSTRING;
           if (key == "code" && is_string) t.code = lua_tostring(L, -1);
           else if (key == "type" && is_string) t.type = lua_tostring(L, -1);
@@ -484,7 +486,7 @@ void Evaluator::Impl::decide(Outcome& out) {
       lua_replace(L, -2);
       lua_pushnil(L);
       while (lua_next(L, -2) != 0) {
-        const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        const std::string_view key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
         const int type = lua_type(L, -1);
         auto date_field = [&](std::string& into) {
           if (type != LUA_TSTRING || !model::is_iso_date(lua_tostring(L, -1))) return false;
