@@ -25,7 +25,8 @@ local function text_arg(v, n, fname)
   local t = type(v)
   if t == "string" then return v end
   if t == "number" then return tostring(v) end
-  error("bad argument #" .. n .. " to '" .. fname .. "' (string expected, got " .. (v == nil and "no value" or t) .. ")", 3)
+  local got = v == nil and "no value" or t
+  error("bad argument #" .. n .. " to '" .. fname .. "' (string expected, got " .. got .. ")", 3)
 end
 
 -- ctx.lookup(table, key [, column]) ------------------------------------------------------------

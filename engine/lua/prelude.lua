@@ -10,7 +10,7 @@
 local host = ...
 
 local type, next, pairs, ipairs, error, tostring, select = type, next, pairs, ipairs, error, tostring, select
-local rawset, rawget, setmetatable, getmetatable, setfenv = rawset, rawget, setmetatable, getmetatable, setfenv
+local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
 local string, table, math, coroutine, os, bit = string, table, math, coroutine, os, bit
 local guard = host.guard
 
@@ -220,7 +220,7 @@ local api = {}
 api.freeze = freeze
 
 -- Loads one pack's rules.lua (if any) in a fresh environment and returns its hook table.
-function api.load_pack(name, files, chunk_prefix)
+function api.load_pack(_pack_name, files, chunk_prefix)
   local env = new_env()
   env.require = make_require(env, files, chunk_prefix)
   local source = files["rules.lua"]
