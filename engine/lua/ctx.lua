@@ -13,7 +13,7 @@ local host = ...
 -- host.tracing     function() -> true while the engine traces the item (views.lua's: a Lua
 --                  function reading the arena, so that the check compiles to a load)
 -- host.record      record(call, result, args...): a look-up for the trace
--- host.cache_limit how many ctx.erp answers to keep
+-- host.cache_limit how many ctx.erp answers a memo group keeps (below)
 
 local type, error, tostring = type, error, tostring
 local freeze, tracing, record = host.freeze, host.tracing, host.record
@@ -69,15 +69,35 @@ end
 -- Answers are memoised per evaluator: the directory does not change while items are evaluated
 -- (the engine calls clear_erp() when it does), and building a record per call was a fifth of a
 -- typical pack's time. Records are frozen, since every later item shares them.
+--
+-- The memo lives in the pack's Lua state and counts against its memory cap, so it is bounded:
+-- a group of memos holds at most host.cache_limit answers and starts afresh when full. The
+-- records (account, vendors, tax codes, dimension values) share one group; period_open and
+-- next_open_date, whose answers are small and asked for every item, have a group each, so that
+-- a stream of distinct vendors never throws the dates away.
 local NONE = {}  -- a memoised nil (false is a real answer of period_open)
-local caches, cached = {}, 0
+local groups = {}
+
+local function new_group()
+  local group = { memos = {}, count = 0 }
+  groups[#groups + 1] = group
+  return group
+end
+
+local function forget(group)
+  for _, memo in ipairs(group.memos) do
+    for k in pairs(memo) do memo[k] = nil end
+  end
+  group.count = 0
+end
 
 -- `arity`: 1, or 2 for dimension_value(dimension, code), whose key joins both with a byte no
 -- code contains.
-local function memoised(fname, arity, uncached)
-  local cache = {}
-  caches[#caches + 1] = cache
+local function memoised(fname, arity, uncached, group)
+  local memo = {}
+  group.memos[#group.memos + 1] = memo
   local call = "ctx.erp." .. fname .. "("
+  local limit = host.cache_limit
   return function(a, b)
     a = text_arg(a, 1, fname)
     local key = a
@@ -87,13 +107,13 @@ local function memoised(fname, arity, uncached)
     else
       b = nil
     end
-    local result = cache[key]
+    local result = memo[key]
     if result == nil then
       result = uncached(a, b)
       if type(result) == "table" then result = freeze(result) end
-      cached = cached + 1
-      if cached > host.cache_limit then api.clear_erp() end  -- bounded: start afresh, never grow
-      cache[key] = result == nil and NONE or result
+      if group.count >= limit then forget(group) end
+      group.count = group.count + 1
+      memo[key] = result == nil and NONE or result
     elseif result == NONE then
       result = nil
     end
@@ -105,15 +125,14 @@ local function memoised(fname, arity, uncached)
 end
 
 api.erp = {}
+local records = new_group()
 for fname, uncached in pairs(host.erp) do
-  api.erp[fname] = memoised(fname, fname == "dimension_value" and 2 or 1, uncached)
+  local small = fname == "period_open" or fname == "next_open_date"
+  api.erp[fname] = memoised(fname, fname == "dimension_value" and 2 or 1, uncached, small and new_group() or records)
 end
 
 function api.clear_erp()
-  for _, cache in ipairs(caches) do
-    for k in pairs(cache) do cache[k] = nil end
-  end
-  cached = 0
+  for _, group in ipairs(groups) do forget(group) end
 end
 
 -- ctx.decided(hook) -----------------------------------------------------------------------------

@@ -549,6 +549,35 @@ return {
   CHECK(h.evaluator->evaluate(item).decisions.counterAccount == "Renamed wallet");
 }
 
+// The memo is bounded (ctx.lua): past the bound a group starts afresh, and answers stay right.
+TEST_CASE("ctx.erp answers stay right past the memo's bound", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "bound", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    for round = 1, 2 do
+      for i = 1, 2500 do
+        local code = "V" .. i
+        local v = ctx.erp.vendor_by_code(code)
+        assert(v and v.code == code and v.name == "Vendor " .. i, code .. " in round " .. round)
+        assert(ctx.erp.period_open("2026-01-15") == true and ctx.erp.period_open("2025-12-10") == false)
+      end
+      assert(ctx.erp.vendor_by_code("V0") == nil)
+    end
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}}));
+  for (int i = 1; i <= 2500; ++i) {
+    h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i), .name = "Vendor " + std::to_string(i)});
+  }
+  h.directory.add(model::ErpPeriod{.from = "2025-12-01", .to = "2025-12-31"});
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
 TEST_CASE("an Outcome reused across items renders exactly like a fresh one", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "reuse", {{"rules.lua", R"lua(

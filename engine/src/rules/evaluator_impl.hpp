@@ -64,8 +64,8 @@ struct Evaluator::Impl : ReadRecorder {
     lua_rawgeti(L, LUA_REGISTRYINDEX, clear_erp_ref);
     lua_call(L, 0, 0);
   }
-  // ctx.lua keeps this many ctx.erp answers at most: they live in the pack's Lua state and count
-  // against its memory cap.
+  // Each of ctx.lua's memo groups keeps this many ctx.erp answers at most: they live in the
+  // pack's Lua state and count against its memory cap.
   static constexpr int kErpCacheLimit = 2000;
 
   // The evaluation in progress.
