@@ -6,7 +6,9 @@
 #include <limits>
 #include <string>
 
+using lb::model::JsonKey;
 using lb::model::JsonWriter;
+using namespace lb::model::json_literals;
 
 namespace {
 
@@ -68,11 +70,11 @@ TEST_CASE("strings are escaped exactly as JSON.stringify does", "[model][json_wr
 }
 
 TEST_CASE("every byte value at every position of a word is escaped as byte by byte", "[model][json_writer]") {
-  // The escaper skips eight bytes at a time; each byte value is tried at each offset of such a
-  // word, among neighbours that need no escape and neighbours that are close to ones that do.
+  // The escaper skips eight bytes at a time, the last word overlapping the one before; each byte
+  // value is tried at each offset of such words, among neighbours that need no escape and neighbours that are close to ones that do.
   for (const char filler : {'a', '!', '#', '[', ']', '\x7f', '\x80', '\xff', '\x21', '\x1f'}) {
     for (int b = 0; b < 256; ++b) {
-      for (size_t len : {1u, 7u, 8u, 9u, 16u, 17u}) {
+      for (size_t len : {1u, 7u, 8u, 9u, 12u, 16u, 17u, 23u}) {
         for (size_t at = 0; at < len; ++at) {
           std::string s(len, filler);
           s[at] = static_cast<char>(b);
@@ -168,4 +170,61 @@ TEST_CASE("a writer appends to what the string already holds", "[model][json_wri
     lines += '\n';
   }
   CHECK(lines == "{\"i\":0}\n{\"i\":1}\n");
+}
+
+namespace {
+
+// Members named `name` in every position a member can have: first and later, before and after
+// scalars, arrays and objects, one level down.
+template <typename Name>
+std::string members_named(Name name) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key(name).value(1).key(name).begin_array().end_array();
+  w.key(name).begin_object().key(name).null().key(name).value("v").end_object();
+  w.key(name).begin_array().begin_object().key(name).value(true).end_object().end_array();
+  w.end_object();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a _key literal writes exactly what key() writes for the same name", "[model][json_writer]") {
+  // The literal's text is rendered at compile time without escaping: only names that need none
+  // compile, and for those both paths must agree byte for byte.
+  CHECK(members_named("accountingEntryId"_key) == members_named(std::string_view("accountingEntryId")));
+  CHECK(members_named("a"_key) == members_named(std::string_view("a")));
+  CHECK(members_named("_links"_key) == members_named(std::string_view("_links")));
+  CHECK(members_named("with space/slash"_key) == members_named(std::string_view("with space/slash")));
+  CHECK(members_named("Sørensen 💡"_key) == members_named(std::string_view("Sørensen 💡")));
+  CHECK(members_named(""_key) == members_named(std::string_view("")));
+  CHECK(members_named("id"_key) == R"({"id":1,"id":[],"id":{"id":null,"id":"v"},"id":[{"id":true}]})");
+}
+
+TEST_CASE("commas stay right however deep containers nest", "[model][json_writer]") {
+  // The writer keeps no stack of open containers: whether a comma is due depends only on what
+  // was written last.
+  std::string out;
+  JsonWriter w(out);
+  std::string expected;
+  for (int depth = 0; depth < 200; ++depth) {
+    w.begin_array().value(depth).begin_object().key("k"_key).value(depth).end_object();
+    w.begin_array().end_array();
+    expected += "[" + std::to_string(depth) + ",{\"k\":" + std::to_string(depth) + "},[],";
+  }
+  w.value("innermost");
+  expected += "\"innermost\"";
+  for (int depth = 0; depth < 200; ++depth) {
+    w.end_array();
+    expected += "]";
+  }
+  CHECK(out == expected);
+}
+
+TEST_CASE("top-level values get no separator", "[model][json_writer]") {
+  std::string out;
+  JsonWriter w(out);
+  w.value(1).value("two").begin_array().value(3).value(std::nan("")).value(2.5).end_array();
+  w.null().begin_object().end_object();
+  CHECK(out == R"(1"two"[3,null,2.5]null{})");
 }

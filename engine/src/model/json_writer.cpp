@@ -76,40 +76,18 @@ void append_js_number(std::string& out, double d) {
 
 }  // namespace
 
-void JsonWriter::separate() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!first_.empty()) {
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
-  }
-}
-
-JsonWriter& JsonWriter::begin_object() {
+JsonWriter& JsonWriter::open(char bracket) {
   separate();
-  out_ += '{';
-  first_.push_back(true);
+  out_ += bracket;
+  ++depth_;
+  comma_due_ = false;
   return *this;
 }
 
-JsonWriter& JsonWriter::end_object() {
-  first_.pop_back();
-  out_ += '}';
-  return *this;
-}
-
-JsonWriter& JsonWriter::begin_array() {
-  separate();
-  out_ += '[';
-  first_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() {
-  first_.pop_back();
-  out_ += ']';
+JsonWriter& JsonWriter::close(char bracket) {
+  --depth_;
+  out_ += bracket;
+  written();
   return *this;
 }
 
@@ -117,101 +95,114 @@ JsonWriter& JsonWriter::key(std::string_view k) {
   separate();
   escape(out_, k);
   out_ += ':';
-  after_key_ = true;
+  comma_due_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(JsonKey k) {
+  out_ += comma_due_ ? k.with_comma() : k.without_comma();
+  comma_due_ = false;
   return *this;
 }
 
 JsonWriter& JsonWriter::value(std::string_view s) {
   separate();
   escape(out_, s);
+  written();
+  return *this;
+}
+
+JsonWriter& JsonWriter::literal(std::string_view with_comma) {
+  out_ += comma_due_ ? with_comma : with_comma.substr(1);
+  written();
   return *this;
 }
 
 namespace {
+// The integer with the comma before it when one is due, in one append.
 template <typename Int>
-void append_integer(std::string& out, Int n) {
+void append_integer(std::string& out, Int n, bool comma) {
   char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, r.ptr);
+  buf[0] = ',';
+  auto r = std::to_chars(buf + 1, buf + sizeof buf, n);
+  out.append(buf + !comma, r.ptr);
 }
 }  // namespace
 
 JsonWriter& JsonWriter::value(int64_t n) {
-  separate();
-  append_integer(out_, n);
+  append_integer(out_, n, comma_due_);
+  written();
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t n) {
-  separate();
-  append_integer(out_, n);
+  append_integer(out_, n, comma_due_);
+  written();
   return *this;
 }
 
 JsonWriter& JsonWriter::value(double d) {
+  if (!std::isfinite(d)) return null();  // JSON has no NaN or infinity; JSON.stringify writes null
   separate();
-  if (!std::isfinite(d))
-    out_ += "null";  // JSON has no NaN or infinity; JSON.stringify writes null
-  else if (d == 0)
+  if (d == 0)
     out_ += '0';  // JSON.stringify(-0) is "0"
   else
     append_js_number(out_, d);
+  written();
   return *this;
 }
 
-JsonWriter& JsonWriter::value(bool b) {
-  separate();
-  out_ += b ? "true" : "false";
-  return *this;
-}
+JsonWriter& JsonWriter::value(bool b) { return literal(b ? ",true" : ",false"); }
 
-JsonWriter& JsonWriter::null() {
-  separate();
-  out_ += "null";
-  return *this;
-}
+JsonWriter& JsonWriter::null() { return literal(",null"); }
 
 JsonWriter& JsonWriter::raw(std::string_view json) {
   separate();
   out_ += json;
+  written();
   return *this;
 }
 
 namespace {
 
-// True when some byte of `s` needs an escape: a control character, '"' or '\\'. Eight bytes at a
-// time: each test sets a byte's top bit when the byte is below 0x20 or zero after the XOR, and
-// taken together they are exact (a borrow only ever reaches past a byte that already hit).
+// True when some byte of the eight at `p` needs an escape: a control character, '"' or '\\'. Each
+// test sets a byte's top bit when the byte is below 0x20 or zero after the XOR, and taken
+// together they are exact (a borrow only ever reaches past a byte that already hit).
+bool word_needs_escape(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  return (((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHigh;
+}
+
+// True when some byte of `s` needs an escape, looked at eight bytes at a time; a string of eight
+// bytes or more ends with a word that overlaps the one before rather than byte by byte.
 bool needs_escape(std::string_view s) {
   const char* p = s.data();
-  const char* end = p + s.size();
-  for (; end - p >= 8; p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-    const uint64_t quote = w ^ (kOnes * '"');
-    const uint64_t backslash = w ^ (kOnes * '\\');
-    if ((((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHigh)
-      return true;
+  const std::size_t n = s.size();
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (kEscape[uint8_t(p[i])] != 0) return true;
+    return false;
   }
-  for (; p < end; ++p)
-    if (kEscape[uint8_t(*p)] != 0) return true;
-  return false;
+  for (std::size_t i = 0; i + 8 < n; i += 8)
+    if (word_needs_escape(p + i)) return true;
+  return word_needs_escape(p + n - 8);
 }
 
 }  // namespace
 
 void JsonWriter::escape(std::string& out, std::string_view s) {
-  // Most strings (keys, codes, ids, amounts' currencies) need no escape: one copy, quotes included.
-  const std::size_t at = out.size();
+  // Most strings (keys, codes, ids, amounts' currencies) need no escape: copied as they are.
   if (!needs_escape(s)) {
-    out.resize(at + s.size() + 2);
-    char* d = out.data() + at;
-    d[0] = '"';
-    if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
-    d[s.size() + 1] = '"';
+    out += '"';
+    out += s;
+    out += '"';
     return;
   }
+  const std::size_t at = out.size();
   static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(at + s.size() + 8);
   out += '"';

@@ -3,24 +3,79 @@
 // strings escaped as JSON.stringify does (\b \f \n \r \t \" \\, other controls as lower-case
 // \u00xx, non-ASCII as raw UTF-8). It is used on the hot path (one outcome line per item),
 // where building a DOM per item would cost more than the rules (bench REPORT §4.4, §5).
+#include <array>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
 namespace lb::model {
+
+// The string literal a JsonKey is made from, as a structural type so that it can be a template
+// argument. A name that would need escaping does not compile.
+template <std::size_t N>
+struct JsonKeyName {
+  std::array<char, N> chars{};  // with the terminating NUL
+
+  // NOLINTNEXTLINE(google-explicit-constructor): made implicitly from the string literal.
+  consteval JsonKeyName(const char (&name)[N]) {
+    for (std::size_t i = 0; i + 1 < N; ++i) {
+      const auto c = static_cast<unsigned char>(name[i]);
+      if (c < 0x20 || c == '"' || c == '\\') throw "a _key name must not need escaping";
+      chars[i] = name[i];
+    }
+  }
+};
+
+// A member name fixed at compile time, pre-rendered as `,"name":` so that writing it is one
+// append (the writer skips the comma before a container's first member). Made only by the _key
+// literal, whose names need no escaping: the text is what key(std::string_view) writes.
+class JsonKey {
+ public:
+  std::string_view with_comma() const { return text_; }
+  std::string_view without_comma() const { return text_.substr(1); }
+
+ private:
+  template <JsonKeyName>
+  friend struct JsonKeyText;
+  constexpr explicit JsonKey(std::string_view text) : text_(text) {}
+  std::string_view text_;
+};
+
+// The rendered text of one name, stored once in the program however often it is written.
+template <JsonKeyName Name>
+struct JsonKeyText {
+  static constexpr std::size_t kSize = Name.chars.size() + 3;  // comma, quotes, colon; no NUL
+  static constexpr std::array<char, kSize> kText = [] {
+    std::array<char, kSize> text{',', '"'};
+    for (std::size_t i = 0; i + 1 < Name.chars.size(); ++i) text[i + 2] = Name.chars[i];
+    text[kSize - 2] = '"';
+    text[kSize - 1] = ':';
+    return text;
+  }();
+  static constexpr JsonKey kKey{std::string_view(kText.data(), kSize)};
+};
+
+namespace json_literals {
+// "accountingEntryId"_key: a member name for JsonWriter::key(JsonKey).
+template <JsonKeyName Name>
+constexpr JsonKey operator""_key() {
+  return JsonKeyText<Name>::kKey;
+}
+}  // namespace json_literals
 
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
 
-  JsonWriter& begin_object();
-  JsonWriter& end_object();
-  JsonWriter& begin_array();
-  JsonWriter& end_array();
+  JsonWriter& begin_object() { return open('{'); }
+  JsonWriter& end_object() { return close('}'); }
+  JsonWriter& begin_array() { return open('['); }
+  JsonWriter& end_array() { return close(']'); }
   JsonWriter& key(std::string_view k);
+  JsonWriter& key(JsonKey k);
   JsonWriter& value(std::string_view s);
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
   JsonWriter& value(int64_t n);
@@ -46,10 +101,22 @@ class JsonWriter {
   static void escape(std::string& out, std::string_view s);
 
  private:
-  void separate();
+  JsonWriter& open(char bracket);
+  JsonWriter& close(char bracket);
+  // A constant value given with a leading comma (",null"), which is dropped when none is due.
+  JsonWriter& literal(std::string_view with_comma);
+  void separate() {
+    if (comma_due_) out_ += ',';
+  }
+  // A value (scalar or closed container) was written: the next element needs a comma, unless
+  // it was a top-level value, which gets no separator.
+  void written() { comma_due_ = depth_ > 0; }
+
   std::string& out_;
-  std::vector<bool> first_;  // one entry per open container: no element written yet
-  bool after_key_ = false;
+  // Whether a container's next element needs a comma depends only on whether the last thing
+  // written was a value, so no per-container stack is kept.
+  std::size_t depth_ = 0;
+  bool comma_due_ = false;
 };
 
 }  // namespace lb::model

@@ -9,6 +9,8 @@
 
 namespace lb::posting {
 
+using namespace model::json_literals;
+
 namespace {
 
 constexpr std::pair<DocumentKind, const char*> kKinds[] = {
@@ -94,47 +96,47 @@ void write_document_json(const Document& d, std::string& out) {
 
 void write_document_json(const Document& d, model::JsonWriter& w) {
   w.begin_object();
-  w.key("kind").value(to_string(d.kind));
-  w.key("externalKey").value(d.externalKey);
-  w.key("accountingEntryId").value(d.accountingEntryId);
-  w.key("reference").value(d.reference);
-  w.key("documentDate").value(d.documentDate);
-  w.key("postingDate").value(d.postingDate);
-  w.key("dueDate");
+  w.key("kind"_key).value(to_string(d.kind));
+  w.key("externalKey"_key).value(d.externalKey);
+  w.key("accountingEntryId"_key).value(d.accountingEntryId);
+  w.key("reference"_key).value(d.reference);
+  w.key("documentDate"_key).value(d.documentDate);
+  w.key("postingDate"_key).value(d.postingDate);
+  w.key("dueDate"_key);
   optional_string(w, d.dueDate);
-  w.key("currency").value(d.currency);
-  w.key("vendor");
+  w.key("currency"_key).value(d.currency);
+  w.key("vendor"_key);
   optional_string(w, d.vendor);
-  w.key("invoiceNumber");
+  w.key("invoiceNumber"_key);
   optional_string(w, d.invoiceNumber);
-  w.key("description").value(d.description);
-  w.key("draft").value(d.draft);
-  w.key("lines").begin_array();
+  w.key("description"_key).value(d.description);
+  w.key("draft"_key).value(d.draft);
+  w.key("lines"_key).begin_array();
   for (const Line& l : d.lines) {
     w.begin_object();
-    w.key("role").value(to_string(l.role));
-    w.key("account").value(l.account);
-    w.key("debit").value(l.debit);
-    w.key("credit").value(l.credit);
-    w.key("currency").value(l.currency);
-    w.key("taxCode");
+    w.key("role"_key).value(to_string(l.role));
+    w.key("account"_key).value(l.account);
+    w.key("debit"_key).value(l.debit);
+    w.key("credit"_key).value(l.credit);
+    w.key("currency"_key).value(l.currency);
+    w.key("taxCode"_key);
     optional_string(w, l.taxCode);
-    w.key("dimensions").begin_object();
+    w.key("dimensions"_key).begin_object();
     for (const auto& [dimension, value] : l.dimensions) w.key(dimension).value(value);
     w.end_object();
-    w.key("text").value(l.text);
-    w.key("accountingEntryLineId");
+    w.key("text"_key).value(l.text);
+    w.key("accountingEntryLineId"_key);
     optional_string(w, l.accountingEntryLineId);
     w.end_object();
   }
   w.end_array();
-  w.key("attachments").begin_array();
+  w.key("attachments"_key).begin_array();
   for (const Attachment& a : d.attachments) {
     w.begin_object();
-    w.key("key").value(a.key);
-    w.key("url").value(a.url);
-    w.key("type").value(a.type);
-    w.key("size").value(a.size);
+    w.key("key"_key).value(a.key);
+    w.key("url"_key).value(a.url);
+    w.key("type"_key).value(a.type);
+    w.key("size"_key).value(a.size);
     w.end_object();
   }
   w.end_array();

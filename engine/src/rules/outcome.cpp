@@ -7,6 +7,7 @@
 namespace lb::rules {
 
 using model::JsonWriter;
+using namespace model::json_literals;
 
 const char* to_string(OutcomeStatus s) {
   switch (s) {
@@ -27,9 +28,9 @@ void optional_value(JsonWriter& w, const std::optional<std::string>& v) {
 // The decisions people scan first; every account, amount, tax code and dimension is in the
 // documents that follow.
 void write_decisions(JsonWriter& w, const Decisions& d) {
-  w.key("method").value(d.method);
-  w.key("direction").value(posting::to_string(d.direction));
-  w.key("vendor");
+  w.key("method"_key).value(d.method);
+  w.key("direction"_key).value(posting::to_string(d.direction));
+  w.key("vendor"_key);
   optional_value(w, d.vendor);
 }
 
@@ -38,21 +39,21 @@ void write_decisions(JsonWriter& w, const Decisions& d) {
 void write_outcome_json(const Outcome& o, std::string& out) {
   JsonWriter w(out);
   w.begin_object();
-  w.key("accountingEntryId").value(o.accountingEntryId);
-  w.key("status").value(to_string(o.status));
+  w.key("accountingEntryId"_key).value(o.accountingEntryId);
+  w.key("status"_key).value(to_string(o.status));
   switch (o.status) {
     case OutcomeStatus::failed:
-      w.key("failure").begin_object().key("type").value(o.failure.type).key("message").value(o.failure.message).end_object();
+      w.key("failure"_key).begin_object().key("type"_key).value(o.failure.type).key("message"_key).value(o.failure.message).end_object();
       break;
-    case OutcomeStatus::skipped: w.key("reason").value(o.skip_reason); break;
+    case OutcomeStatus::skipped: w.key("reason"_key).value(o.skip_reason); break;
     case OutcomeStatus::decided:
       write_decisions(w, o.decisions);
-      w.key("documents").begin_array();
+      w.key("documents"_key).begin_array();
       for (const auto& document : o.documents) posting::write_document_json(document, w);
       w.end_array();
       break;
   }
-  w.key("warnings").begin_array();
+  w.key("warnings"_key).begin_array();
   for (const auto& warning : o.warnings) w.value(warning);
   w.end_array();
   w.end_object();
@@ -61,30 +62,30 @@ void write_outcome_json(const Outcome& o, std::string& out) {
 void write_trace_json(const Trace& trace, std::string& out) {
   JsonWriter w(out);
   w.begin_object();
-  w.key("micros").value(static_cast<double>(trace.nanos / 1000));
-  w.key("steps").begin_array();
+  w.key("micros"_key).value(static_cast<double>(trace.nanos / 1000));
+  w.key("steps"_key).begin_array();
   for (const auto& s : trace.steps) {
     w.begin_object();
-    w.key("hook").value(s.hook).key("pack").value(s.pack).key("line").value(static_cast<int64_t>(s.line));
-    w.key("depth").value(static_cast<int64_t>(s.depth));
-    w.key("reads").begin_array();
-    for (const auto& r : s.reads) w.begin_object().key("path").value(r.path).key("value").raw(r.value).end_object();
+    w.key("hook"_key).value(s.hook).key("pack"_key).value(s.pack).key("line"_key).value(static_cast<int64_t>(s.line));
+    w.key("depth"_key).value(static_cast<int64_t>(s.depth));
+    w.key("reads"_key).begin_array();
+    for (const auto& r : s.reads) w.begin_object().key("path"_key).value(r.path).key("value"_key).raw(r.value).end_object();
     w.end_array();
-    w.key("lookups").begin_array();
+    w.key("lookups"_key).begin_array();
     for (const auto& l : s.lookups)
-      w.begin_object().key("call").value(l.call).key("result").raw(l.result.empty() ? "null" : l.result).end_object();
+      w.begin_object().key("call"_key).value(l.call).key("result"_key).raw(l.result.empty() ? "null" : l.result).end_object();
     w.end_array();
-    w.key("warnings").begin_array();
+    w.key("warnings"_key).begin_array();
     for (const auto& x : s.warnings) w.value(x);
     w.end_array();
-    w.key("prints").begin_array();
+    w.key("prints"_key).begin_array();
     for (const auto& x : s.prints) w.value(x);
     w.end_array();
-    w.key("result").raw(s.result.empty() ? "null" : s.result);
-    w.key("error");
+    w.key("result"_key).raw(s.result.empty() ? "null" : s.result);
+    w.key("error"_key);
     if (s.error.empty()) w.null();
     else w.value(s.error);
-    w.key("micros").value(static_cast<double>(s.nanos / 1000));
+    w.key("micros"_key).value(static_cast<double>(s.nanos / 1000));
     w.end_object();
   }
   w.end_array();
