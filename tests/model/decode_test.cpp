@@ -534,6 +534,40 @@ TEST_CASE("unknown fields are ignored", "[model][decode]") {
   CHECK(dump(decode_ok(j.dump())) == dump(decode_ok(read_data("invoice_ap.json"))));
 }
 
+TEST_CASE("a member name that differs in any one byte is not that member", "[model][decode]") {
+  // Names are matched several bytes at a time: a difference in any byte of any word must
+  // count. Each required member is renamed with one byte changed, and must then be missing.
+  struct Member {
+    const char* parent;  // JSON pointer
+    std::string name;
+    std::string path;
+  };
+  for (const Member& m : {Member{"", "accountingEntryLines", "accountingEntryLines"},
+                          Member{"", "additionalInformation", "additionalInformation"},
+                          Member{"", "companyId", "companyId"},
+                          Member{"", "amount", "amount"},
+                          Member{"", "type", "type"},
+                          Member{"", "_links", "_links"},
+                          Member{"/amount/inWalletCurrency", "currency", "amount.inWalletCurrency.currency"},
+                          Member{"/amount/inWalletCurrency", "value", "amount.inWalletCurrency.value"},
+                          Member{"/user", "id", "user.id"}}) {
+    for (std::size_t at = 0; at < m.name.size(); ++at) {
+      for (const char flip : {'\x01', '\x20', '\x40'}) {
+        std::string renamed = m.name;
+        renamed[at] = static_cast<char>(renamed[at] ^ flip);
+        INFO(m.path << " renamed " << renamed);
+        json j = example("card_purchase_journal.json");
+        json& parent = j[json::json_pointer(m.parent)];
+        parent[renamed] = parent[m.name];
+        parent.erase(m.name);
+        const DecodeError e = decode_err(j.dump());
+        CHECK(e.path == m.path);
+        CHECK(e.message == "missing required field");
+      }
+    }
+  }
+}
+
 TEST_CASE("decoding into a reused item gives the same result as a fresh one", "[model][decode]") {
   simdjson::dom::parser parser;
   ExportItem reused;
