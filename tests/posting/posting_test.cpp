@@ -90,6 +90,15 @@ TEST_CASE("posting: invariants name what is wrong, with the numbers", "[posting]
   d.lines.push_back({.role = LineRole::expense, .account = "6100", .debit = 7, .credit = 0, .currency = "EUR"});
   d.lines.push_back({.role = LineRole::counter, .account = "1812", .debit = 0, .credit = 7, .currency = "GBP"});
   CHECK(check_invariants(d).message() == "journal_entry e-1 does not balance in GBP: debits 100 != credits 107");
+
+  // Two currencies out of balance: the one that appears first is named, whatever its name.
+  d = balanced();
+  for (Line& l : d.lines) l.currency = "SEK";
+  d.lines.push_back({.role = LineRole::expense, .account = "6100", .debit = 7, .credit = 0, .currency = "EUR"});
+  d.lines.push_back({.role = LineRole::counter, .account = "1812", .debit = 0, .credit = 5, .currency = "SEK"});
+  CHECK(check_invariants(d).message() == "journal_entry e-1 does not balance in SEK: debits 100 != credits 105");
+  d.lines.back().currency = "EUR";
+  CHECK(check_invariants(d).message() == "journal_entry e-1 does not balance in EUR: debits 7 != credits 5");
 }
 
 TEST_CASE("posting: canonical JSON round-trips and the hash follows the content", "[posting]") {
@@ -330,4 +339,77 @@ TEST_CASE("posting: a pack that maps a line to another VAT rate gets that rate's
   std::vector<Document> docs;
   REQUIRE(build_documents(item, d, docs).ok());
   CHECK(entries(docs[0]) == "Dr 6100 40000 Dr 7320 10000 Cr 7310 10000 Cr 5810 40000");
+}
+
+TEST_CASE("posting: building into the documents of an earlier build gives what a fresh build gives", "[posting]") {
+  // An evaluator builds every item into the same vector, reusing its documents, lines and
+  // attachments; nothing of an earlier item may show through in a later one.
+  struct Case {
+    ExportItem item;
+    Decisions decisions;
+  };
+  std::vector<Case> cases;
+  {  // AP card purchase with receipts: invoice + payment, VAT split out, dimensions
+    ExportItem item = purchase({6000, 4000}, 10000);
+    item.amount = amount(8620, "GBP", 10000, "EUR");
+    item.accountingEntryLines[0].lineAmount = amount(5172, "GBP", 6000, "EUR");
+    item.accountingEntryLines[1].lineAmount = amount(3448, "GBP", 4000, "EUR");
+    item.accountingEntryLines[1].tax = lb::model::Tax{.id = "t", .code = "S20", .rate = 0.2, .type = "inclusive",
+                                                      .amount = amount(575, "GBP", 667, "EUR"),
+                                                      .ingoingTaxAccount = {}, .outgoingTaxAccount = {}};
+    item.files = std::vector<lb::model::File>{{.url = "https://x/r.pdf", .type = "application/pdf", .size = 10},
+                                              {.url = "https://x/s.png", .type = "image/png", .size = 20}};
+    item.additionalInformation.invoiceInformation = lb::model::InvoiceInformation{.invoiceNumber = "INV-1"};
+    Decisions d = decisions(item, "2000");
+    d.method = "accounts_payable";
+    d.vendor = "V1001";
+    d.paymentAccount = "1810";
+    d.posting.dueDate = "2026-01-31";
+    d.posting.documentDate = "2025-12-01";
+    d.lines[1].tax = TaxDecision{.code = "S20", .type = "inclusive", .rate = 0.2, .ingoingTaxAccount = "2640",
+                                 .outgoingTaxAccount = {}};
+    d.lines[0].dimensions = {{"DEPT", "ENG"}, {"PROJ", "P-1"}};
+    d.lines[1].dimensions = {{"DEPT", "OPS"}};
+    cases.push_back({item, d});
+  }
+  {  // a journal entry with one plain line: fewer documents, lines, attachments; no tax, no ids
+    ExportItem item = purchase({500}, 500, "DKK");
+    item.accountingEntryLines[0].accountingEntryLineId = "x";
+    Decisions d = decisions(item, "5810");
+    d.posting.draft = false;
+    d.posting.reference = "";
+    cases.push_back({item, d});
+  }
+  {  // reverse charge, three lines, a refund
+    ExportItem item = purchase({100000, 2000, -500}, 101500, "SEK");
+    item.accountingEntryLines[0].tax = lb::model::Tax{.id = "t", .code = "RC25", .rate = 0.25, .type = "reverse",
+                                                      .amount = amount(25000, "SEK"), .ingoingTaxAccount = {},
+                                                      .outgoingTaxAccount = {}};
+    Decisions d = decisions(item, "1930");
+    d.direction = Direction::in;
+    d.lines[0].tax = TaxDecision{.code = "RC25", .type = "reverse", .rate = 0.25, .ingoingTaxAccount = "14400",
+                                 .outgoingTaxAccount = "14500"};
+    d.lines[2].dimensions = {{"COST", "C-9"}};
+    cases.push_back({item, d});
+  }
+  {  // nothing to post: a zero amount, and a split entry whose lines are all zero
+    ExportItem item = purchase({0}, 0);
+    cases.push_back({item, decisions(item)});
+    item = purchase({0, 0}, 0);
+    cases.push_back({item, decisions(item)});
+  }
+  const ExportItem unbalanced = purchase({5000, 1000}, 6366);
+  std::vector<Document> reused;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t order = 0; order < cases.size(); ++order) {
+      // Every case after every other: forwards, backwards, then each after a failed build.
+      const Case& c = cases[round == 1 ? cases.size() - 1 - order : order];
+      if (round == 2) REQUIRE_FALSE(build_documents(unbalanced, decisions(unbalanced), reused).ok());
+      std::vector<Document> fresh;
+      REQUIRE(build_documents(c.item, c.decisions, fresh).ok());
+      REQUIRE(build_documents(c.item, c.decisions, reused).ok());
+      REQUIRE(reused.size() == fresh.size());
+      for (size_t i = 0; i < fresh.size(); ++i) CHECK(document_json(reused[i]) == document_json(fresh[i]));
+    }
+  }
 }

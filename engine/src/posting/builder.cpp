@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <map>
+#include <string_view>
 
 #include "model/currency.hpp"
 
@@ -30,6 +32,12 @@ std::string format_minor(int64_t value, std::string_view currency) {
 // Rounds half away from zero: the convention of VAT calculations.
 int64_t round_minor(long double v) { return static_cast<int64_t>(std::llround(v)); }
 
+// The VAT type that applies to a line: the decision's, else the one Pleo sent.
+std::string_view tax_type(const TaxDecision& t, const model::Line& line) {
+  if (t.type) return *t.type;
+  return line.tax ? std::string_view(line.tax->type) : std::string_view();
+}
+
 // §2.6: Pleo's own tax amount when it sent one, so there is no rounding drift against Pleo;
 // otherwise computed from the rate.
 int64_t tax_amount(const model::Line& line, const TaxDecision& t, bool supplier, int64_t gross) {
@@ -41,7 +49,7 @@ int64_t tax_amount(const model::Line& line, const TaxDecision& t, bool supplier,
     if (pleo.value != 0 || line.tax->rate == 0) return pleo.value;
   }
   const long double rate = t.rate.value_or(line.tax ? line.tax->rate : 0);
-  const std::string& type = t.type ? *t.type : (line.tax ? line.tax->type : std::string());
+  const std::string_view type = tax_type(t, line);
   if (type == "inclusive") return round_minor(gross * rate / (1 + rate));
   if (type == "exclusive") {
     const int64_t net = in_currency(line.netAmount, supplier).value;
@@ -50,43 +58,85 @@ int64_t tax_amount(const model::Line& line, const TaxDecision& t, bool supplier,
   return round_minor(gross * rate);  // reverse: the wallet paid the net amount
 }
 
-// Adds a line with a signed amount: positive goes on `debit_side`, negative on the other.
-void add_line(Document& doc, LineRole role, const std::string& account, int64_t amount, bool debit_side,
-              std::string text) {
+// The elements of a vector rewritten one by one, reusing the ones a previous build left there:
+// an evaluator builds every item into the same Outcome, so its documents, lines and attachments
+// (and their strings' capacity) are recycled rather than freed and allocated again per item.
+// Elements left over are dropped when the Reuse goes, on every path out of the build.
+template <typename T>
+class Reuse {
+ public:
+  explicit Reuse(std::vector<T>& v) : v_(v) {}
+  Reuse(const Reuse&) = delete;
+  Reuse& operator=(const Reuse&) = delete;
+  ~Reuse() { v_.resize(used_); }
+
+  // The next element, holding whatever an earlier build wrote: the caller sets every field.
+  T& next() {
+    if (used_ == v_.size()) v_.emplace_back();
+    return v_[used_++];
+  }
+  void clear() { used_ = 0; }
+  std::size_t size() const { return used_; }
+  T& operator[](std::size_t i) { return v_[i]; }
+
+ private:
+  std::vector<T>& v_;
+  std::size_t used_ = 0;
+};
+
+// Adds a line with a signed amount: positive goes on `debit_side`, negative on the other. Its
+// text is `text` joined; tax code, dimensions and Pleo line id are left for the caller.
+void add_line(Reuse<Line>& lines, const Document& doc, LineRole role, std::string_view account, int64_t amount,
+              bool debit_side, std::initializer_list<std::string_view> text) {
   if (amount == 0) return;
-  Line& l = doc.lines.emplace_back();
+  Line& l = lines.next();
   l.role = role;
   l.account = account;
   l.currency = doc.currency;
   const bool debit = (amount > 0) == debit_side;
-  (debit ? l.debit : l.credit) = amount > 0 ? amount : -amount;
-  l.text = std::move(text);
+  l.debit = debit ? (amount > 0 ? amount : -amount) : 0;
+  l.credit = debit ? 0 : (amount > 0 ? amount : -amount);
+  l.text.clear();
+  for (std::string_view part : text) l.text += part;
+  l.taxCode.reset();
+  l.dimensions.clear();
+  l.accountingEntryLineId.reset();
+}
+
+// §2.8: receipts, keyed accountingEntryId/index.
+void fill_attachments(Document& d, const model::ExportItem& item) {
+  Reuse<Attachment> attachments(d.attachments);
+  if (!item.files) return;
+  for (const model::File& f : *item.files) {
+    Attachment& a = attachments.next();
+    a.key = item.accountingEntryId;
+    a.key += '/';
+    a.key += std::to_string(attachments.size() - 1);
+    a.url = f.url;
+    a.type = f.type;
+    a.size = f.size;
+  }
 }
 
 void fill_header(Document& d, const model::ExportItem& item, const Decisions& dec, DocumentKind kind,
-                 std::string currency) {
+                 const std::string& currency) {
   const PostingDecision& p = dec.posting;
   d.kind = kind;
   d.externalKey = item.accountingEntryId;
   d.accountingEntryId = item.accountingEntryId;
   d.reference = p.reference;
   d.postingDate = p.date;
-  d.documentDate = p.documentDate.value_or(p.date);
+  d.documentDate = p.documentDate ? *p.documentDate : p.date;
   d.dueDate = p.dueDate;
-  d.currency = std::move(currency);
+  d.currency = currency;
   d.vendor = dec.vendor;
   const auto& invoice = item.additionalInformation.invoiceInformation;
-  d.invoiceNumber.reset();
-  if (invoice && !invoice->invoiceNumber.empty()) d.invoiceNumber = invoice->invoiceNumber;
+  if (invoice && !invoice->invoiceNumber.empty())
+    d.invoiceNumber = invoice->invoiceNumber;
+  else
+    d.invoiceNumber.reset();
   d.description = p.description;
   d.draft = p.draft;
-  d.attachments.clear();
-  if (item.files) {
-    int index = 0;
-    for (const model::File& f : *item.files)
-      d.attachments.push_back(
-          {.key = fmt::format("{}/{}", item.accountingEntryId, index++), .url = f.url, .type = f.type, .size = f.size});
-  }
 }
 
 // The document for the item's lines: a journal entry, AP invoice, credit note or (for an
@@ -95,10 +145,12 @@ Status build_main(const model::ExportItem& item, const Decisions& dec, DocumentK
                   Document& doc) {
   const model::Money& total = in_currency(item.amount, supplier);
   fill_header(doc, item, dec, kind, total.currency);
-  doc.lines.clear();
+  fill_attachments(doc, item);
+  Reuse<Line> lines(doc.lines);
   const int64_t sign = total.value < 0 ? -1 : 1;
   const bool lines_debit = dec.direction == Direction::out;
   const LineRole line_role = kind == DocumentKind::ap_payment ? LineRole::payables : LineRole::expense;
+  const std::string& description = dec.posting.description;
 
   int64_t sum = 0;
   for (size_t i = 0; i < item.accountingEntryLines.size(); ++i) {
@@ -112,24 +164,24 @@ Status build_main(const model::ExportItem& item, const Decisions& dec, DocumentK
     int64_t expense = gross;
     int64_t vat = 0;
     const TaxDecision* tax = ld.tax ? &*ld.tax : nullptr;
-    const std::string type = tax ? tax->type.value_or(line.tax ? line.tax->type : "") : "";
+    const std::string_view type = tax ? tax_type(*tax, line) : std::string_view();
     if (tax) vat = sign * tax_amount(line, *tax, supplier, money.value);
     const bool explicit_vat = tax && (type == "inclusive" || type == "exclusive") && tax->ingoingTaxAccount;
     const bool self_assessed = tax && type == "reverse" && tax->ingoingTaxAccount && tax->outgoingTaxAccount;
     if (explicit_vat) expense -= vat;
 
-    const size_t first = doc.lines.size();
-    add_line(doc, line_role, ld.account, expense, lines_debit, dec.posting.description);
-    if (explicit_vat) add_line(doc, LineRole::tax, *tax->ingoingTaxAccount, vat, lines_debit, "VAT " + tax->code);
+    const size_t first = lines.size();
+    add_line(lines, doc, line_role, ld.account, expense, lines_debit, {description});
+    if (explicit_vat) add_line(lines, doc, LineRole::tax, *tax->ingoingTaxAccount, vat, lines_debit, {"VAT ", tax->code});
     if (self_assessed) {
       // §2.6: Dr input VAT / Cr output VAT for the same amount: net zero, whatever the direction.
-      add_line(doc, LineRole::reverse_charge_in, *tax->ingoingTaxAccount, vat, lines_debit,
-               "Reverse charge VAT " + tax->code);
-      add_line(doc, LineRole::reverse_charge_out, *tax->outgoingTaxAccount, vat, !lines_debit,
-               "Reverse charge VAT " + tax->code);
+      add_line(lines, doc, LineRole::reverse_charge_in, *tax->ingoingTaxAccount, vat, lines_debit,
+               {"Reverse charge VAT ", tax->code});
+      add_line(lines, doc, LineRole::reverse_charge_out, *tax->outgoingTaxAccount, vat, !lines_debit,
+               {"Reverse charge VAT ", tax->code});
     }
-    for (size_t k = first; k < doc.lines.size(); ++k) {
-      Line& l = doc.lines[k];
+    for (size_t k = first; k < lines.size(); ++k) {
+      Line& l = lines[k];
       if (tax) l.taxCode = tax->code;
       if (l.role == line_role) {
         l.dimensions = ld.dimensions;
@@ -143,14 +195,31 @@ Status build_main(const model::ExportItem& item, const Decisions& dec, DocumentK
                              format_minor(sign * sum, total.currency), total.currency,
                              format_minor(total.value, total.currency), total.currency)};
   }
-  add_line(doc, LineRole::counter, dec.counterAccount, sign * total.value, !lines_debit, dec.posting.description);
+  add_line(lines, doc, LineRole::counter, dec.counterAccount, sign * total.value, !lines_debit, {description});
   return {};
+}
+
+// §2.3: the payment half of an AP card purchase (or the refund's receipt): the wallet money
+// moved, in the wallet currency, against the vendor's AP account.
+void build_payment(const model::ExportItem& item, const Decisions& dec, Document& payment) {
+  const model::Money& paid = item.amount.inWalletCurrency;
+  fill_header(payment, item, dec, DocumentKind::ap_payment, paid.currency);
+  payment.externalKey += "/payment";
+  payment.documentDate = payment.postingDate;  // the day the money moved, not the invoice date
+  payment.dueDate.reset();
+  payment.attachments.clear();  // receipts belong to the invoice
+  Reuse<Line> lines(payment.lines);
+  const int64_t sign = paid.value < 0 ? -1 : 1;
+  const bool out_direction = dec.direction == Direction::out;
+  const std::string& description = dec.posting.description;
+  add_line(lines, payment, LineRole::payables, dec.counterAccount, sign * paid.value, out_direction, {description});
+  add_line(lines, payment, LineRole::counter, *dec.paymentAccount, sign * paid.value, !out_direction, {description});
 }
 
 }  // namespace
 
 Status build_documents(const model::ExportItem& item, const Decisions& dec, std::vector<Document>& out) {
-  out.clear();
+  Reuse<Document> documents(out);
   if (dec.lines.size() != item.accountingEntryLines.size())
     return Error{fmt::format("the rules decided {} lines for an entry with {}", dec.lines.size(),
                              item.accountingEntryLines.size())};
@@ -163,32 +232,14 @@ Status build_documents(const model::ExportItem& item, const Decisions& dec, std:
   const bool supplier = ap && !payment_item;
   if (in_currency(item.amount, supplier).value == 0 && item.accountingEntryLines.size() <= 1) return {};
 
-  Document& main = out.emplace_back();
-  if (auto st = build_main(item, dec, kind, supplier, main); !st) return st;
-  if (main.lines.empty()) {
-    out.clear();  // a split entry whose lines are all zero: nothing to post
+  if (auto st = build_main(item, dec, kind, supplier, documents.next()); !st) return st;
+  if (documents[0].lines.empty()) {
+    documents.clear();  // a split entry whose lines are all zero: nothing to post
     return {};
   }
-  if (ap && !payment_item && dec.paymentAccount) {
-    // §2.3: the payment half of an AP card purchase (or the refund's receipt): the wallet
-    // money moved, in the wallet currency, against the vendor's AP account.
-    const model::Money& paid = item.amount.inWalletCurrency;
-    Document& payment = out.emplace_back();
-    fill_header(payment, item, dec, DocumentKind::ap_payment, paid.currency);
-    payment.externalKey += "/payment";
-    payment.documentDate = payment.postingDate;  // the day the money moved, not the invoice date
-    payment.dueDate.reset();
-    payment.attachments.clear();  // receipts belong to the invoice
-    payment.lines.clear();
-    const int64_t sign = paid.value < 0 ? -1 : 1;
-    const bool out_direction = dec.direction == Direction::out;
-    add_line(payment, LineRole::payables, dec.counterAccount, sign * paid.value, out_direction,
-             dec.posting.description);
-    add_line(payment, LineRole::counter, *dec.paymentAccount, sign * paid.value, !out_direction,
-             dec.posting.description);
-  }
-  for (const Document& d : out)
-    if (auto st = check_invariants(d); !st) return st;
+  if (ap && !payment_item && dec.paymentAccount) build_payment(item, dec, documents.next());
+  for (size_t i = 0; i < documents.size(); ++i)
+    if (auto st = check_invariants(documents[i]); !st) return st;
   return {};
 }
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <map>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "model/json_writer.hpp"
@@ -60,8 +60,13 @@ std::optional<LineRole> line_role_from(std::string_view name) { return value_of(
 Status check_invariants(const Document& d) {
   if (d.lines.empty()) return Error{fmt::format("{} {} has no lines", to_string(d.kind), d.externalKey)};
   // Per currency: debits and credits, in the order currencies first appear (stable messages).
-  std::vector<std::string> order;
-  std::map<std::string, std::pair<int64_t, int64_t>> sums;
+  // A document has one currency, rarely a few: a linear search beats a map's allocations.
+  struct Sums {
+    std::string_view currency;
+    int64_t debit = 0;
+    int64_t credit = 0;
+  };
+  std::vector<Sums> sums;
   for (size_t i = 0; i < d.lines.size(); ++i) {
     const Line& l = d.lines[i];
     if (l.account.empty())
@@ -75,16 +80,15 @@ Status check_invariants(const Document& d) {
                                "debit {} and credit {}",
                                i + 1, to_string(l.role), l.account, to_string(d.kind), d.externalKey, l.debit,
                                l.credit)};
-    auto [it, inserted] = sums.try_emplace(l.currency, 0, 0);
-    if (inserted) order.push_back(l.currency);
-    it->second.first += l.debit;
-    it->second.second += l.credit;
+    auto it = std::find_if(sums.begin(), sums.end(), [&](const Sums& s) { return s.currency == l.currency; });
+    if (it == sums.end()) it = sums.insert(it, Sums{l.currency});
+    it->debit += l.debit;
+    it->credit += l.credit;
   }
-  for (const auto& currency : order) {
-    auto [debit, credit] = sums[currency];
-    if (debit != credit)
+  for (const Sums& s : sums) {
+    if (s.debit != s.credit)
       return Error{fmt::format("{} {} does not balance in {}: debits {} != credits {}", to_string(d.kind),
-                               d.externalKey, currency, debit, credit)};
+                               d.externalKey, s.currency, s.debit, s.credit)};
   }
   return {};
 }
