@@ -70,11 +70,11 @@ TEST_CASE("strings are escaped exactly as JSON.stringify does", "[model][json_wr
 }
 
 TEST_CASE("every byte value at every position of a word is escaped as byte by byte", "[model][json_writer]") {
-  // The escaper skips eight bytes at a time, the last word overlapping the one before; each byte
-  // value is tried at each offset of such words, among neighbours that need no escape and neighbours that are close to ones that do.
+  // The escaper skips eight or sixteen bytes at a time, the last chunk overlapping the one
+  // before; each byte value is tried at each offset of such chunks, among neighbours that need no escape and neighbours that are close to ones that do.
   for (const char filler : {'a', '!', '#', '[', ']', '\x7f', '\x80', '\xff', '\x21', '\x1f'}) {
     for (int b = 0; b < 256; ++b) {
-      for (size_t len : {1u, 7u, 8u, 9u, 12u, 16u, 17u, 23u}) {
+      for (size_t len : {1u, 7u, 8u, 9u, 12u, 15u, 16u, 17u, 23u, 31u, 32u, 33u}) {
         for (size_t at = 0; at < len; ++at) {
           std::string s(len, filler);
           s[at] = static_cast<char>(b);
@@ -227,4 +227,19 @@ TEST_CASE("top-level values get no separator", "[model][json_writer]") {
   w.value(1).value("two").begin_array().value(3).value(std::nan("")).value(2.5).end_array();
   w.null().begin_object().end_object();
   CHECK(out == R"(1"two"[3,null,2.5]null{})");
+}
+
+TEST_CASE("string values of every length are written whole, with their commas", "[model][json_writer]") {
+  // Short values are written in one append, longer ones piece by piece: both, around the limit.
+  for (size_t len = 0; len <= 100; ++len) {
+    for (const char* fill : {"a", "\"", "\xc3\xb8"}) {
+      std::string s;
+      while (s.size() < len) s += fill;
+      INFO("length " << s.size() << " of " << fill);
+      std::string out;
+      JsonWriter w(out);
+      w.begin_array().value(s).value(s).end_array();
+      CHECK(out == "[" + escaped_slowly(s) + "," + escaped_slowly(s) + "]");
+    }
+  }
 }
