@@ -174,8 +174,8 @@ TEST_CASE("a writer appends to what the string already holds", "[model][json_wri
 
 namespace {
 
-// Members named `name` in every position a member can have: first and later, before and after
-// scalars, arrays and objects, one level down.
+// Members named `name` in every position a member can have (first and later, one level down)
+// and with every kind of value: a _key name is written together with its value.
 template <typename Name>
 std::string members_named(Name name) {
   std::string out;
@@ -183,6 +183,10 @@ std::string members_named(Name name) {
   w.begin_object().key(name).value(1).key(name).begin_array().end_array();
   w.key(name).begin_object().key(name).null().key(name).value("v").end_object();
   w.key(name).begin_array().begin_object().key(name).value(true).end_object().end_array();
+  w.key(name).value(false).key(name).value(uint64_t{18446744073709551615u}).key(name).value(-2.5);
+  w.key(name).value(std::nan("")).key(name).raw(R"({"pre":1})").key(name).value("tab\there");
+  w.key(name).value(std::string(300, 'x')).key(name).value(std::string(158, 'y'));
+  w.key(name).begin_object().key(name).value(std::string(159, 'z')).end_object();
   w.end_object();
   return out;
 }
@@ -198,7 +202,9 @@ TEST_CASE("a _key literal writes exactly what key() writes for the same name", "
   CHECK(members_named("with space/slash"_key) == members_named(std::string_view("with space/slash")));
   CHECK(members_named("Sørensen 💡"_key) == members_named(std::string_view("Sørensen 💡")));
   CHECK(members_named(""_key) == members_named(std::string_view("")));
-  CHECK(members_named("id"_key) == R"({"id":1,"id":[],"id":{"id":null,"id":"v"},"id":[{"id":true}]})");
+  CHECK(members_named("id"_key).starts_with(R"({"id":1,"id":[],"id":{"id":null,"id":"v"},"id":[{"id":true}],)"
+                                            R"("id":false,"id":18446744073709551615,"id":-2.5,"id":null,)"
+                                            R"("id":{"pre":1},"id":"tab\there","id":"xxx)"));
 }
 
 TEST_CASE("commas stay right however deep containers nest", "[model][json_writer]") {

@@ -115,19 +115,8 @@ bool needs_escape(std::string_view s) {
   return chunk_needs_escape(p + n - 16);
 }
 
-// `s`, which needs no escape, in quotes and after a comma if `comma`: in one append when it
-// is short, as most values (ids, codes, dates, names) are.
-void append_quoted(std::string& out, std::string_view s, bool comma) {
-  char staged[64];
-  if (s.size() + 3 <= sizeof staged) {
-    staged[0] = ',';
-    staged[1] = '"';
-    std::memcpy(staged + 2, s.data(), s.size());
-    staged[s.size() + 2] = '"';
-    out.append(staged + !comma, s.size() + 2 + comma);
-    return;
-  }
-  if (comma) out += ',';
+// `s`, which needs no escape, in quotes.
+void append_quoted(std::string& out, std::string_view s) {
   out += '"';
   out += s;
   out += '"';
@@ -163,15 +152,65 @@ void append_escaped(std::string& out, std::string_view s) {
 
 }  // namespace
 
+// One call's output: what goes before the value, then the value, appended at once. Member
+// names are at most JsonKey::kMaxSize bytes (checked at compile time), so a name and any value
+// of up to kMaxValue bytes always fit.
+class JsonWriter::Staged {
+ public:
+  static constexpr std::size_t kMaxValue = 160;
+
+  // Takes from `w` what goes before the value: its pending member name, or the comma due.
+  explicit Staged(JsonWriter& w) : w_(w) {
+    const std::string_view name = w.pending_key_;
+    if (!name.empty()) {
+      // Whole 16-byte chunks: the name's padding makes the last one readable.
+      for (std::size_t i = 0; i < name.size(); i += 16) std::memcpy(buf_ + i, name.data() + i, 16);
+      size_ = name.size();
+      w.pending_key_ = {};
+    } else if (w.comma_due_) {
+      buf_[size_++] = ',';
+    }
+  }
+  Staged(const Staged&) = delete;
+  Staged& operator=(const Staged&) = delete;
+
+  void add(char c) { buf_[size_++] = c; }
+  void add(std::string_view s) {
+    std::memcpy(buf_ + size_, s.data(), s.size());
+    size_ += s.size();
+  }
+  template <typename Int>
+  void add_integer(Int n) {
+    size_ = std::size_t(std::to_chars(buf_ + size_, buf_ + sizeof buf_, n).ptr - buf_);
+  }
+  void append() { w_.out_.append(buf_, size_); }
+
+ private:
+  JsonWriter& w_;
+  char buf_[JsonKey::kMaxSize + JsonKey::kPadding + kMaxValue];
+  std::size_t size_ = 0;
+};
+
+void JsonWriter::separate() {
+  if (!flush_pending_key() && comma_due_) out_ += ',';
+}
+
+void JsonWriter::write_pending_key() {
+  out_ += pending_key_;
+  pending_key_ = {};
+}
+
 JsonWriter& JsonWriter::open(char bracket) {
-  separate();
-  out_ += bracket;
+  Staged staged(*this);
+  staged.add(bracket);
+  staged.append();
   ++depth_;
   comma_due_ = false;
   return *this;
 }
 
 JsonWriter& JsonWriter::close(char bracket) {
+  flush_pending_key();  // a member name left without a value
   --depth_;
   out_ += bracket;
   written();
@@ -186,48 +225,45 @@ JsonWriter& JsonWriter::key(std::string_view k) {
   return *this;
 }
 
-JsonWriter& JsonWriter::key(JsonKey k) {
-  out_ += comma_due_ ? k.with_comma() : k.without_comma();
-  comma_due_ = false;
-  return *this;
-}
-
 JsonWriter& JsonWriter::value(std::string_view s) {
-  if (needs_escape(s)) {
-    separate();
-    append_escaped(out_, s);
+  if (s.size() + 2 <= Staged::kMaxValue && !needs_escape(s)) {
+    // Most values (ids, codes, dates, names) are short and need no escape.
+    Staged staged(*this);
+    staged.add('"');
+    staged.add(s);
+    staged.add('"');
+    staged.append();
   } else {
-    append_quoted(out_, s, comma_due_);
+    separate();
+    if (needs_escape(s))
+      append_escaped(out_, s);
+    else
+      append_quoted(out_, s);
   }
   written();
   return *this;
 }
 
-JsonWriter& JsonWriter::literal(std::string_view with_comma) {
-  out_ += comma_due_ ? with_comma : with_comma.substr(1);
+JsonWriter& JsonWriter::literal(std::string_view text) {
+  Staged staged(*this);
+  staged.add(text);
+  staged.append();
   written();
   return *this;
 }
 
-namespace {
-// The integer with the comma before it when one is due, in one append.
-template <typename Int>
-void append_integer(std::string& out, Int n, bool comma) {
-  char buf[24];
-  buf[0] = ',';
-  auto r = std::to_chars(buf + 1, buf + sizeof buf, n);
-  out.append(buf + !comma, r.ptr);
-}
-}  // namespace
-
 JsonWriter& JsonWriter::value(int64_t n) {
-  append_integer(out_, n, comma_due_);
+  Staged staged(*this);
+  staged.add_integer(n);
+  staged.append();
   written();
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t n) {
-  append_integer(out_, n, comma_due_);
+  Staged staged(*this);
+  staged.add_integer(n);
+  staged.append();
   written();
   return *this;
 }
@@ -243,9 +279,9 @@ JsonWriter& JsonWriter::value(double d) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(bool b) { return literal(b ? ",true" : ",false"); }
+JsonWriter& JsonWriter::value(bool b) { return literal(b ? "true" : "false"); }
 
-JsonWriter& JsonWriter::null() { return literal(",null"); }
+JsonWriter& JsonWriter::null() { return literal("null"); }
 
 JsonWriter& JsonWriter::raw(std::string_view json) {
   separate();
@@ -258,7 +294,7 @@ void JsonWriter::escape(std::string& out, std::string_view s) {
   if (needs_escape(s))
     append_escaped(out, s);
   else
-    append_quoted(out, s, false);
+    append_quoted(out, s);
 }
 
 }  // namespace lb::model

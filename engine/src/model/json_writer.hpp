@@ -29,11 +29,15 @@ struct JsonKeyName {
   }
 };
 
-// A member name fixed at compile time, pre-rendered as `,"name":` so that writing it is one
-// append (the writer skips the comma before a container's first member). Made only by the _key
-// literal, whose names need no escaping: the text is what key(std::string_view) writes.
+// A member name fixed at compile time, pre-rendered as `,"name":` (the writer skips the comma
+// before a container's first member). Made only by the _key literal, whose names need no
+// escaping: the text is what key(std::string_view) writes. kPadding readable bytes follow the
+// text, so that it can be copied in whole 16-byte chunks.
 class JsonKey {
  public:
+  static constexpr std::size_t kMaxSize = 64;  // comma, quotes and colon included
+  static constexpr std::size_t kPadding = 16;
+
   std::string_view with_comma() const { return text_; }
   std::string_view without_comma() const { return text_.substr(1); }
 
@@ -48,8 +52,9 @@ class JsonKey {
 template <JsonKeyName Name>
 struct JsonKeyText {
   static constexpr std::size_t kSize = Name.chars.size() + 3;  // comma, quotes, colon; no NUL
-  static constexpr std::array<char, kSize> kText = [] {
-    std::array<char, kSize> text{',', '"'};
+  static_assert(kSize <= JsonKey::kMaxSize, "a _key name is at most 60 bytes");
+  static constexpr std::array<char, kSize + JsonKey::kPadding> kText = [] {
+    std::array<char, kSize + JsonKey::kPadding> text{',', '"'};
     for (std::size_t i = 0; i + 1 < Name.chars.size(); ++i) text[i + 2] = Name.chars[i];
     text[kSize - 2] = '"';
     text[kSize - 1] = ':';
@@ -75,7 +80,14 @@ class JsonWriter {
   JsonWriter& begin_array() { return open('['); }
   JsonWriter& end_array() { return close(']'); }
   JsonWriter& key(std::string_view k);
-  JsonWriter& key(JsonKey k);
+  // A _key name is written together with the value that follows it, in one append: until
+  // then it is not in the output.
+  JsonWriter& key(JsonKey k) {
+    flush_pending_key();  // a name left without a value
+    pending_key_ = comma_due_ ? k.with_comma() : k.without_comma();
+    comma_due_ = false;
+    return *this;
+  }
   JsonWriter& value(std::string_view s);
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
   JsonWriter& value(int64_t n);
@@ -101,13 +113,22 @@ class JsonWriter {
   static void escape(std::string& out, std::string_view s);
 
  private:
+  // One call's output, gathered so that it is appended at once: what goes before the value (a
+  // pending member name, or a comma), then the value.
+  class Staged;
+
   JsonWriter& open(char bracket);
   JsonWriter& close(char bracket);
-  // A constant value given with a leading comma (",null"), which is dropped when none is due.
-  JsonWriter& literal(std::string_view with_comma);
-  void separate() {
-    if (comma_due_) out_ += ',';
+  JsonWriter& literal(std::string_view text);  // true, false, null
+  // Writes what goes before a value on its own, for values that are not staged.
+  void separate();
+  // Writes the pending member name, if there is one.
+  bool flush_pending_key() {
+    if (pending_key_.empty()) return false;
+    write_pending_key();
+    return true;
   }
+  void write_pending_key();
   // A value (scalar or closed container) was written: the next element needs a comma, unless
   // it was a top-level value, which gets no separator.
   void written() { comma_due_ = depth_ > 0; }
@@ -117,6 +138,7 @@ class JsonWriter {
   // written was a value, so no per-container stack is kept.
   std::size_t depth_ = 0;
   bool comma_due_ = false;
+  std::string_view pending_key_;  // a JsonKey's text, comma included if one was due
 };
 
 }  // namespace lb::model
