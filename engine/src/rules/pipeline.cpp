@@ -23,18 +23,22 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
 
   PipelineSummary summary;
   model::ItemReader reader(in, source_name);
-  // Items are decoded into the same slots batch after batch: their strings keep their
-  // capacity, so a steady stream allocates next to nothing per item.
-  std::vector<model::ReadItem> slots(std::max<size_t>(1, options.batch_size));
+  // Items are decoded into the same slots batch after batch, and each worker evaluates into the
+  // same Outcome: their strings keep their capacity, so a steady stream allocates next to
+  // nothing per item. One worker takes batches of one item, evaluated right after it is decoded
+  // while its data is still in cache; its output is written in large chunks all the same.
+  const size_t batch_size = workers == 1 ? 1 : std::max<size_t>(1, options.batch_size);
+  std::vector<model::ReadItem> slots(batch_size);
   size_t filled = 0;
   auto item_at = [&](size_t i) -> const model::ExportItem& { return std::get<model::ExportItem>(slots[i].value); };
   std::vector<std::string> buffers(static_cast<size_t>(workers));
   std::vector<PipelineSummary> partial(static_cast<size_t>(workers));
+  std::vector<Outcome> outcomes(static_cast<size_t>(workers));
 
   auto evaluate_range = [&](int w, size_t begin, size_t end) {
     std::string& buf = buffers[static_cast<size_t>(w)];
     PipelineSummary& s = partial[static_cast<size_t>(w)];
-    Outcome o;
+    Outcome& o = outcomes[static_cast<size_t>(w)];
     for (size_t i = begin; i < end; ++i) {
       evaluators[static_cast<size_t>(w)]->evaluate(item_at(i), o);
       write_outcome_json(o, buf);
@@ -49,6 +53,16 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
     }
   };
 
+  constexpr size_t kWriteChunk = size_t(1) << 20;
+  // Workers' outputs go out batch by batch, in worker order; a lone worker's when it is large.
+  auto write_output = [&](bool all) {
+    for (auto& buf : buffers) {
+      if (!all && workers == 1 && buf.size() < kWriteChunk) continue;
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+    }
+  };
+
   auto flush = [&] {
     if (filled == 0) return;
     const size_t per = (filled + static_cast<size_t>(workers) - 1) / static_cast<size_t>(workers);
@@ -60,10 +74,7 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
     }
     evaluate_range(0, 0, std::min(filled, per));
     for (auto& t : threads) t.join();
-    for (auto& buf : buffers) {
-      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-      buf.clear();
-    }
+    write_output(false);
     filled = 0;
   };
 
@@ -76,6 +87,7 @@ Result<PipelineSummary> run_pipeline(std::istream& in, const std::string& source
     if (++filled == slots.size()) flush();
   }
   flush();
+  write_output(true);
   if (!reader.io_error().empty()) return Error{fmt::format("{}: {}", source_name, reader.io_error())};
   if (!out) return Error{"writing the outcomes failed (disk full?)"};
 
