@@ -620,6 +620,7 @@ TEST_CASE("export job (DataResponseExportJobV3) decodes", "[model][decode]") {
         "expiresIn: expected an integer number of seconds within the int32 range, got 4294967296");
   CHECK(err([](json& d) { d["completedAt"] = "yesterday"; }) ==
         "completedAt: expected an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SSZ), got \"yesterday\"");
+  CHECK(err([](json& d) { d = json::array({1}); }) == "expected an export job object, got [1]");
 
   json d = doc["data"];
   d["failureReasonType"] = "quantum_interference";  // unknown reasons are kept
@@ -669,6 +670,9 @@ TEST_CASE("export job items (CursorPaginatedResponseExportJobItemV3) decode", "[
   REQUIRE(std::holds_alternative<DecodeError>(missing));
   CHECK(std::get<DecodeError>(missing).to_string() ==
         "item a1: exportJobId: missing required field");
+  auto not_object = decode(R"("a1")");
+  REQUIRE(std::holds_alternative<DecodeError>(not_object));
+  CHECK(std::get<DecodeError>(not_object).to_string() == "expected an export job item object, got \"a1\"");
   auto unknown_reason = decode(
       R"({"accountingEntryId":"a1","exportJobId":"j","status":"failed","failureReasonType":"gremlins"})");
   REQUIRE(std::holds_alternative<ExportJobItem>(unknown_reason));

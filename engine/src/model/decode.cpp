@@ -87,23 +87,29 @@ std::string show(element e) {
   return s;
 }
 
+// "expected <what>, got <value>": kept out of line so that the checks calling it stay small
+// enough to be inlined into every field's decoding.
+[[noreturn, gnu::cold, gnu::noinline]] void fail_expected(const Path* at, std::string_view what, element e) {
+  fail_at(at, std::string("expected ").append(what).append(", got ") + show(e));
+}
+
 // --- values -------------------------------------------------------------------------------------
 
 object as_object(element e, const Path* at) {
   object o;
-  if (e.get_object().get(o) != simdjson::SUCCESS) fail_at(at, "expected an object, got " + show(e));
+  if (e.get_object().get(o) != simdjson::SUCCESS) fail_expected(at, "an object", e);
   return o;
 }
 
 array as_array(element e, const Path* at) {
   array a;
-  if (e.get_array().get(a) != simdjson::SUCCESS) fail_at(at, "expected an array, got " + show(e));
+  if (e.get_array().get(a) != simdjson::SUCCESS) fail_expected(at, "an array", e);
   return a;
 }
 
 std::string_view as_string(element e, const Path* at) {
   std::string_view s;
-  if (e.get_string().get(s) != simdjson::SUCCESS) fail_at(at, "expected a string, got " + show(e));
+  if (e.get_string().get(s) != simdjson::SUCCESS) fail_expected(at, "a string", e);
   return s;
 }
 
@@ -121,12 +127,11 @@ int64_t as_integer(element e, const Path* at, std::string_view what) {
       [[fallthrough]];
     }
     case element_type::UINT64:
-      fail_at(at, std::string("expected ").append(what).append(" within the int64 range, got ") +
-                      show(e));
+      fail_expected(at, std::string(what) + " within the int64 range", e);
     default:
       break;
   }
-  fail_at(at, std::string("expected ").append(what).append(", got ") + show(e));
+  fail_expected(at, what, e);
 }
 
 double as_number(element e, const Path* at) {
@@ -138,13 +143,13 @@ double as_number(element e, const Path* at) {
     case element_type::DOUBLE:
       return e.get_double().value_unsafe();
     default:
-      fail_at(at, "expected a number, got " + show(e));
+      fail_expected(at, "a number", e);
   }
 }
 
 bool as_bool(element e, const Path* at) {
   bool b = false;
-  if (e.get_bool().get(b) != simdjson::SUCCESS) fail_at(at, "expected a boolean, got " + show(e));
+  if (e.get_bool().get(b) != simdjson::SUCCESS) fail_expected(at, "a boolean", e);
   return b;
 }
 
@@ -191,14 +196,14 @@ bool is_date_time(std::string_view s) {
 std::string_view as_date_time(element e, const Path* at) {
   std::string_view s;
   if (e.get_string().get(s) != simdjson::SUCCESS || !is_date_time(s))
-    fail_at(at, "expected an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SSZ), got " + show(e));
+    fail_expected(at, "an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SSZ)", e);
   return s;
 }
 
 std::string_view as_date(element e, const Path* at) {
   std::string_view s;
   if (e.get_string().get(s) != simdjson::SUCCESS || !(is_date(s) || is_date_time(s)))
-    fail_at(at, "expected a date (YYYY-MM-DD) or an ISO-8601 date-time, got " + show(e));
+    fail_expected(at, "a date (YYYY-MM-DD) or an ISO-8601 date-time", e);
   return s;
 }
 
@@ -207,13 +212,14 @@ std::string_view as_date(element e, const Path* at) {
 // are simply overwritten. Otherwise clear() + append() costs half what assign() does, which
 // must allow for a source inside the destination (never the case here: sources live in the
 // parser's DOM).
-inline void set(std::string& dst, std::string_view v) {
-  if (dst.size() == v.size()) {
-    if (!v.empty()) std::memcpy(dst.data(), v.data(), v.size());
-    return;
-  }
+[[gnu::noinline]] void set_other_length(std::string& dst, std::string_view v) {
   dst.clear();
   dst.append(v);
+}
+
+inline void set(std::string& dst, std::string_view v) {
+  if (dst.size() != v.size()) return set_other_length(dst, v);
+  if (!v.empty()) std::memcpy(dst.data(), v.data(), v.size());
 }
 
 inline void put(std::optional<std::string>& dst, std::string_view v) {
@@ -460,8 +466,10 @@ void decode_money(element e, const Path* at, Money& m) {
   Members<kMoney> f(e, at);
   element c = f.required("currency");
   std::string_view code;
-  if (c.get_string().get(code) != simdjson::SUCCESS || !is_iso4217(code))
-    fail(at, "currency", "expected ISO 4217 code, got " + show(c));
+  if (c.get_string().get(code) != simdjson::SUCCESS || !is_iso4217(code)) {
+    const Path p = f.path("currency");
+    fail_expected(&p, "ISO 4217 code", c);
+  }
   set(m.currency, code);
   m.value = f.req("value", [](element v, const Path* p) {
     return as_integer(v, p, "an integer amount in minor units");
@@ -627,7 +635,7 @@ std::string_view entry_id(const Members<S>& f) {
 void decode_item(element root, ExportItem& it, std::string_view& id) {
   object o;
   if (root.get_object().get(o) != simdjson::SUCCESS)
-    fail_at(nullptr, "expected an export item object, got " + show(root));
+    fail_expected(nullptr, "an export item object", root);
   Members<kItem> f(o, nullptr);
   id = entry_id(f);
 
@@ -677,7 +685,7 @@ std::string_view known_status(const Members<S>& f, const std::array<std::string_
 void decode_job(element root, ExportJob& j) {
   object o;
   if (root.get_object().get(o) != simdjson::SUCCESS)
-    fail_at(nullptr, "expected an export job object, got " + show(root));
+    fail_expected(nullptr, "an export job object", root);
   Members<kJob> f(o, nullptr);
   f.req_string("id", j.id);
   f.req_string("companyId", j.companyId);
@@ -687,7 +695,7 @@ void decode_job(element root, ExportJob& j) {
     int64_t seconds = as_integer(v, p, "an integer number of seconds");
     if (seconds < std::numeric_limits<int32_t>::min() ||
         seconds > std::numeric_limits<int32_t>::max())
-      fail_at(p, "expected an integer number of seconds within the int32 range, got " + show(v));
+      fail_expected(p, "an integer number of seconds within the int32 range", v);
     return static_cast<int32_t>(seconds);
   });
   j.isInteractive = f.req("isInteractive", as_bool);
@@ -707,7 +715,7 @@ void decode_job(element root, ExportJob& j) {
 void decode_job_item(element root, ExportJobItem& ji, std::string_view& id) {
   object o;
   if (root.get_object().get(o) != simdjson::SUCCESS)
-    fail_at(nullptr, "expected an export job item object, got " + show(root));
+    fail_expected(nullptr, "an export job item object", root);
   Members<kJobItem> f(o, nullptr);
   id = entry_id(f);
   f.req_string("accountingEntryId", ji.accountingEntryId);
