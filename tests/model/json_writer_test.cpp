@@ -71,7 +71,8 @@ TEST_CASE("strings are escaped exactly as JSON.stringify does", "[model][json_wr
 
 TEST_CASE("every byte value at every position of a word is escaped as byte by byte", "[model][json_writer]") {
   // The escaper skips eight or sixteen bytes at a time, the last chunk overlapping the one
-  // before; each byte value is tried at each offset of such chunks, among neighbours that need no escape and neighbours that are close to ones that do.
+  // before; each byte value is tried at each offset of such chunks, among neighbours that need
+  // no escape and neighbours that are close to ones that do.
   for (const char filler : {'a', '!', '#', '[', ']', '\x7f', '\x80', '\xff', '\x21', '\x1f'}) {
     for (int b = 0; b < 256; ++b) {
       for (size_t len : {1u, 7u, 8u, 9u, 12u, 15u, 16u, 17u, 23u, 31u, 32u, 33u}) {

@@ -89,7 +89,8 @@ std::string show(element e) {
 
 // "expected <what>, got <value>": kept out of line so that the checks calling it stay small
 // enough to be inlined into every field's decoding.
-[[noreturn, gnu::cold, gnu::noinline]] void fail_expected(const Path* at, std::string_view what, element e) {
+[[noreturn, gnu::cold, gnu::noinline]] void fail_expected(const Path* at, std::string_view what,
+                                                         element e) {
   fail_at(at, std::string("expected ").append(what).append(", got ") + show(e));
 }
 
@@ -207,16 +208,17 @@ std::string_view as_date(element e, const Path* at) {
   return s;
 }
 
-// Assignment that keeps the destination's capacity: items are decoded into reused objects.
-// Most fields have the same length item after item (ids, dates, currencies): then the bytes
-// are simply overwritten. Otherwise clear() + append() costs half what assign() does, which
-// must allow for a source inside the destination (never the case here: sources live in the
-// parser's DOM).
+// clear() + append() costs half what assign() does, which must allow for a source inside the
+// destination (never the case here: sources live in the parser's DOM). Out of line, so that
+// set() stays small enough to inline.
 [[gnu::noinline]] void set_other_length(std::string& dst, std::string_view v) {
   dst.clear();
   dst.append(v);
 }
 
+// Assignment that keeps the destination's capacity: items are decoded into reused objects.
+// Most fields have the same length item after item (ids, dates, currencies): then the bytes
+// are simply overwritten.
 inline void set(std::string& dst, std::string_view v) {
   if (dst.size() != v.size()) return set_other_length(dst, v);
   if (!v.empty()) std::memcpy(dst.data(), v.data(), v.size());

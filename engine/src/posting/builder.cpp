@@ -172,7 +172,8 @@ Status build_main(const model::ExportItem& item, const Decisions& dec, DocumentK
 
     const size_t first = lines.size();
     add_line(lines, doc, line_role, ld.account, expense, lines_debit, {description});
-    if (explicit_vat) add_line(lines, doc, LineRole::tax, *tax->ingoingTaxAccount, vat, lines_debit, {"VAT ", tax->code});
+    if (explicit_vat)
+      add_line(lines, doc, LineRole::tax, *tax->ingoingTaxAccount, vat, lines_debit, {"VAT ", tax->code});
     if (self_assessed) {
       // §2.6: Dr input VAT / Cr output VAT for the same amount: net zero, whatever the direction.
       add_line(lines, doc, LineRole::reverse_charge_in, *tax->ingoingTaxAccount, vat, lines_debit,
@@ -212,8 +213,9 @@ void build_payment(const model::ExportItem& item, const Decisions& dec, Document
   const int64_t sign = paid.value < 0 ? -1 : 1;
   const bool out_direction = dec.direction == Direction::out;
   const std::string& description = dec.posting.description;
-  add_line(lines, payment, LineRole::payables, dec.counterAccount, sign * paid.value, out_direction, {description});
-  add_line(lines, payment, LineRole::counter, *dec.paymentAccount, sign * paid.value, !out_direction, {description});
+  const int64_t amount = sign * paid.value;
+  add_line(lines, payment, LineRole::payables, dec.counterAccount, amount, out_direction, {description});
+  add_line(lines, payment, LineRole::counter, *dec.paymentAccount, amount, !out_direction, {description});
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ void write_outcome_json(const Outcome& o, std::string& out) {
   w.key("status"_key).value(to_string(o.status));
   switch (o.status) {
     case OutcomeStatus::failed:
-      w.key("failure"_key).begin_object().key("type"_key).value(o.failure.type).key("message"_key).value(o.failure.message).end_object();
+      w.key("failure"_key).begin_object();
+      w.key("type"_key).value(o.failure.type).key("message"_key).value(o.failure.message).end_object();
       break;
     case OutcomeStatus::skipped: w.key("reason"_key).value(o.skip_reason); break;
     case OutcomeStatus::decided:
@@ -66,14 +67,18 @@ void write_trace_json(const Trace& trace, std::string& out) {
   w.key("steps"_key).begin_array();
   for (const auto& s : trace.steps) {
     w.begin_object();
-    w.key("hook"_key).value(s.hook).key("pack"_key).value(s.pack).key("line"_key).value(static_cast<int64_t>(s.line));
+    w.key("hook"_key).value(s.hook).key("pack"_key).value(s.pack);
+    w.key("line"_key).value(static_cast<int64_t>(s.line));
     w.key("depth"_key).value(static_cast<int64_t>(s.depth));
     w.key("reads"_key).begin_array();
-    for (const auto& r : s.reads) w.begin_object().key("path"_key).value(r.path).key("value"_key).raw(r.value).end_object();
+    for (const auto& r : s.reads)
+      w.begin_object().key("path"_key).value(r.path).key("value"_key).raw(r.value).end_object();
     w.end_array();
     w.key("lookups"_key).begin_array();
-    for (const auto& l : s.lookups)
-      w.begin_object().key("call"_key).value(l.call).key("result"_key).raw(l.result.empty() ? "null" : l.result).end_object();
+    for (const auto& l : s.lookups) {
+      w.begin_object().key("call"_key).value(l.call);
+      w.key("result"_key).raw(l.result.empty() ? "null" : l.result).end_object();
+    }
     w.end_array();
     w.key("warnings"_key).begin_array();
     for (const auto& x : s.warnings) w.value(x);
