@@ -260,6 +260,31 @@ void decode_string(element e, const Path* at, std::string& out) { set(out, as_st
 
 // --- members of an object -----------------------------------------------------------------------
 
+template <typename Word>
+Word load(std::string_view s, std::size_t at) {
+  Word w;
+  std::memcpy(&w, s.data() + at, sizeof w);
+  return w;
+}
+
+// Keys are 2 to ~25 bytes long: a few word compares (the last one overlapping the one before)
+// beat both a call to memcmp and a byte loop.
+inline bool same(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (load<uint64_t>(a, i) != load<uint64_t>(b, i)) return false;
+    return load<uint64_t>(a, n - 8) == load<uint64_t>(b, n - 8);
+  }
+  if (n >= 4)
+    return load<uint32_t>(a, 0) == load<uint32_t>(b, 0) &&
+           load<uint32_t>(a, n - 4) == load<uint32_t>(b, n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 // The member names of one schema, with an open-addressing hash table built at compile time.
 // Decoding an object walks its members once and files each known one under its index, so every
 // field access after that is O(1). Looking each field up with at_key instead was a third of the
@@ -291,31 +316,6 @@ struct Schema {
     return -1;
   }
 
-  // Keys are 2 to ~25 bytes long: a few word compares (the last one overlapping the one before)
-  // beat both a call to memcmp and a byte loop.
-  static bool same(std::string_view a, std::string_view b) {
-    const std::size_t n = a.size();
-    if (n != b.size()) return false;
-    if (n >= 8) {
-      for (std::size_t i = 0; i + 8 < n; i += 8)
-        if (load<uint64_t>(a, i) != load<uint64_t>(b, i)) return false;
-      return load<uint64_t>(a, n - 8) == load<uint64_t>(b, n - 8);
-    }
-    if (n >= 4)
-      return load<uint32_t>(a, 0) == load<uint32_t>(b, 0) &&
-             load<uint32_t>(a, n - 4) == load<uint32_t>(b, n - 4);
-    for (std::size_t i = 0; i < n; ++i)
-      if (a[i] != b[i]) return false;
-    return true;
-  }
-
-  template <typename Word>
-  static Word load(std::string_view s, std::size_t at) {
-    Word w;
-    std::memcpy(&w, s.data() + at, sizeof w);
-    return w;
-  }
-
   consteval std::size_t index(std::string_view k) const {
     for (std::size_t i = 0; i < N; ++i)
       if (names[i] == k) return i;
@@ -342,7 +342,7 @@ class Members {
 
   Members(object o, const Path* at) : at_(at) {
     for (auto [k, v] : o) {
-      int i = S.find(k);
+      int i = find(k);
       if (i >= 0) {
         values_[std::size_t(i)] = v;
         present_ |= uint32_t(1) << i;
@@ -422,6 +422,31 @@ class Members {
   const Path* at() const { return at_; }
 
  private:
+  static constexpr std::size_t kCompareEachUpTo = 8;
+
+  // The index of member `k` in S, or -1. A small schema compares `k` with each name in turn:
+  // the names being constants, that unrolls into a length test and a word compare or two each,
+  // cheaper than hashing. A larger one uses S's hash table.
+  static int find(std::string_view k) {
+    if constexpr (S.names.size() <= kCompareEachUpTo)
+      return find_each(k, std::make_index_sequence<S.names.size()>());
+    else
+      return S.find(k);
+  }
+
+  template <std::size_t... I>
+  static int find_each(std::string_view k, std::index_sequence<I...>) {
+    int found = -1;
+    (void)((is<I>(k) && (found = int(I), true)) || ...);
+    return found;
+  }
+
+  template <std::size_t I>
+  static bool is(std::string_view k) {
+    constexpr std::string_view name = S.names[I];
+    return same(name, k);
+  }
+
   const Path* at_;
   std::array<element, S.names.size()> values_{};
   uint32_t present_ = 0;
