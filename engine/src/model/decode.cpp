@@ -340,7 +340,11 @@ class Members {
     std::string_view name;
   };
 
-  Members(object o, const Path* at) : at_(at) {
+  // Flattened, as is decode_money, the most frequent object: simdjson's small accessors
+  // (after_element, get_string, get_int64) are only `inline`, and GCC otherwise keeps them out of
+  // line, a call per member (callgrind: decode 289 M -> 258 M instructions per 20k items; code
+  // grows by a quarter, where flattening every leaf decoder would triple it for 5% more).
+  [[gnu::flatten]] Members(object o, const Path* at) : at_(at) {
     for (auto [k, v] : o) {
       int i = find(k);
       if (i >= 0) {
@@ -489,7 +493,7 @@ constexpr auto kJobItem =
     schema({"accountingEntryId", "exportJobId", "status", "exportedAt", "externalId", "externalUrl",
             "failureReason", "failureReasonType"});
 
-void decode_money(element e, const Path* at, Money& m) {
+[[gnu::flatten]] void decode_money(element e, const Path* at, Money& m) {
   Members<kMoney> f(e, at);
   element c = f.required("currency");
   std::string_view code;
