@@ -78,17 +78,23 @@ local function view_of(node)
 end
 
 -- The value of slot `si`. Called from metamethods only (errors: level 3 is the script).
+--
+-- An object is laid out on its first read and only looked up after, but both go through
+-- expand(): a branch on which read this is would make the JIT leave the hook's compiled code
+-- (a side trace cannot start inside a metamethod and return through it: "NYI: return to lower
+-- frame"), so the fewer branches the data can take here, the more of a hook stays compiled.
 local function slot_value(si)
   local s = A.slot[si]
   local tag = s.tag
   if tag == STRING then return ffi_string(s.str, s.len) end
-  if tag == NUMBER then return s.num end
+  if tag >= NODE then
+    local node = expand(views, si)  -- may move the arena: nothing read before this is used after
+    if node < 0 then error("not enough memory to lay out the item for the view", 3) end
+    return view_of(node)
+  end
   if tag == NIL then return nil end
-  if tag == BOOLEAN then return s.num ~= 0 end
-  if tag == NODE then return view_of(s.len) end
-  local node = expand(views, si)  -- may move the arena: nothing read before this is used after
-  if node < 0 then error("not enough memory to lay out the item for the view", 3) end
-  return view_of(node)
+  if tag == NUMBER then return s.num end
+  return s.num ~= 0  -- BOOLEAN
 end
 
 -- The value slot (index) of link `key` in a link map node, or nil.

@@ -109,7 +109,7 @@ class Flattener {
     const auto slots = static_cast<int32_t>(count) * (kind == Kind::LinkMap ? 2 : 1);
     v_.slot_count_ += slots;
     if (static_cast<size_t>(v_.slot_count_) > v_.slots_.size()) v_.slots_.resize(v_.slots_.size() * 2 + v_.slot_count_);
-    std::fill_n(v_.slots_.data() + first, slots, lb_view_slot{});
+    // Not cleared: every slot is written by put() (an absent optional as kViewNil).
     v_.nodes_[static_cast<size_t>(index)] = {static_cast<int32_t>(kind), first, static_cast<int32_t>(count),
                                              index + same_delta_};
     if (tracing_) v_.paths_.push_back(path(where));
@@ -128,6 +128,7 @@ class Flattener {
   void put(int32_t at, const T& value, const Where& where) {
     if constexpr (IsOptional<T>::value) {
       if (value) put(at, *value, where);
+      else slot(at).tag = kViewNil;
     } else if constexpr (std::is_same_v<T, std::string>) {
       lb_view_slot& s = slot(at);
       s.str = value.data();
