@@ -16,6 +16,8 @@ using lua_Alloc = void* (*)(void* ud, void* ptr, std::size_t osize, std::size_t 
 
 namespace lb::rules {
 
+class SmallBlocks;  // sandbox.cpp: the state's allocator for small objects
+
 struct Limits {
   std::size_t memory_bytes = 64u << 20;                // per pack state, baseline included
   std::chrono::milliseconds hook_budget{100};          // per hook call
@@ -82,6 +84,7 @@ class Sandbox {
   lua_State* L_ = nullptr;
   lua_Alloc inner_alloc_ = nullptr;  // LuaJIT's own allocator, wrapped by allocate()
   void* inner_ud_ = nullptr;
+  std::unique_ptr<SmallBlocks> small_;  // members outlive ~Sandbox()'s body, which closes L_
   std::unique_ptr<BudgetSlot> budget_;
   std::size_t used_ = 0;
   bool enforce_cap_ = false;
