@@ -2,7 +2,8 @@
 // Offline processing: saved export items in, one outcome per item out (JSON lines), with a
 // summary. Used by `ledgerbridge process` and `ledgerbridge bench`. Items are decoded on the
 // reading thread and evaluated by `workers` threads, each with its own Evaluator; output keeps
-// input order. Memory stays flat: items move through in bounded batches.
+// input order. Memory stays flat: items move through in bounded batches (with one worker, one
+// item at a time, evaluated right after it is decoded).
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -18,7 +19,7 @@ namespace lb::rules {
 
 struct PipelineOptions {
   int workers = 1;
-  std::size_t batch_size = 2048;
+  std::size_t batch_size = 2048;  // items per batch with several workers; one worker takes one
   EvalOptions eval;
   // Called for each bad input item (decode errors) as it is skipped.
   std::function<void(const std::string&)> on_input_error;
