@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <algorithm>
@@ -176,6 +177,19 @@ void run_host_lua(lua_State* L, const char* file, int nargs) {
   }
 }
 
+namespace {
+
+// An error outside any protected call (only the engine's own set-up calls run unprotected):
+// said on stderr, as luaL_newstate's handler does, before LuaJIT ends the process.
+int panic(lua_State* L) {
+  const char* message = lua_tostring(L, -1);
+  std::fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", message ? message : "?");
+  std::fflush(stderr);
+  return 0;
+}
+
+}  // namespace
+
 Sandbox& Sandbox::of(lua_State* L) {
   lua_getfield(L, LUA_REGISTRYINDEX, kSandboxKey);
   auto* sb = static_cast<Sandbox*>(lua_touserdata(L, -1));
@@ -237,8 +251,10 @@ class SmallBlocks {
   std::size_t left_ = 0;
 };
 
-// Counts what the state holds and refuses to grow past the cap; small objects come from
-// SmallBlocks, larger ones from LuaJIT's own allocator (much faster than the C library's).
+// The state's allocator, from its first object to lua_close(): counts what the state holds and
+// refuses to grow past the cap; small objects come from SmallBlocks, larger ones from the C
+// library. (Wrapping LuaJIT's own allocator instead kept its arena alive after lua_close: LuaJIT
+// only releases it when it is the state's allocator.)
 void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
   auto* sb = static_cast<Sandbox*>(ud);
   if (nsize > osize && sb->enforce_cap_ && sb->used_ - osize + nsize > sb->limits_.memory_bytes) {
@@ -251,21 +267,21 @@ void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsiz
   const bool was_small = ptr && osize <= SmallBlocks::kLargest;
   const bool is_small = nsize > 0 && nsize <= SmallBlocks::kLargest;
   void* p = nullptr;
-  if (!ptr) {
-    p = is_small ? small.take(nsize) : sb->inner_alloc_(sb->inner_ud_, nullptr, 0, nsize);
-  } else if (nsize == 0) {
+  if (nsize == 0) {
     if (was_small) small.give(ptr, osize);
-    else sb->inner_alloc_(sb->inner_ud_, ptr, osize, 0);
+    else std::free(ptr);
+  } else if (!ptr) {
+    p = is_small ? small.take(nsize) : std::malloc(nsize);
   } else if (was_small && is_small && SmallBlocks::class_of(osize) == SmallBlocks::class_of(nsize)) {
     p = ptr;
   } else if (!was_small && !is_small) {
-    p = sb->inner_alloc_(sb->inner_ud_, ptr, osize, nsize);
-  } else {  // between the two allocators
-    p = is_small ? small.take(nsize) : sb->inner_alloc_(sb->inner_ud_, nullptr, 0, nsize);
+    p = std::realloc(ptr, nsize);
+  } else {  // between small blocks and the C library
+    p = is_small ? small.take(nsize) : std::malloc(nsize);
     if (!p) return nullptr;  // the old block stays valid, as Lua expects
     std::memcpy(p, ptr, std::min(osize, nsize));
     if (was_small) small.give(ptr, osize);
-    else sb->inner_alloc_(sb->inner_ud_, ptr, osize, 0);
+    else std::free(ptr);
   }
   if (p || nsize == 0) sb->used_ = sb->used_ - osize + nsize;
   return p;
@@ -284,11 +300,9 @@ void Sandbox::budget_hook(lua_State* L, lua_Debug* ar) {
 }
 
 Sandbox::Sandbox(const Limits& limits) : limits_(limits), small_(std::make_unique<SmallBlocks>()) {
-  L_ = luaL_newstate();
+  L_ = lua_newstate(&Sandbox::allocate, this);
   if (!L_) throw std::runtime_error("cannot create a Lua state");
-  inner_alloc_ = lua_getallocf(L_, &inner_ud_);
-  used_ = static_cast<std::size_t>(lua_gc(L_, LUA_GCCOUNT, 0)) * 1024 + static_cast<std::size_t>(lua_gc(L_, LUA_GCCOUNTB, 0));
-  lua_setallocf(L_, &Sandbox::allocate, this);
+  lua_atpanic(L_, panic);
   lua_pushlightuserdata(L_, this);
   lua_setfield(L_, LUA_REGISTRYINDEX, kSandboxKey);
   luaL_openlibs(L_);

@@ -12,7 +12,6 @@
 #include "rules/watchdog.hpp"
 
 struct lua_State;
-using lua_Alloc = void* (*)(void* ud, void* ptr, std::size_t osize, std::size_t nsize);
 
 namespace lb::rules {
 
@@ -82,8 +81,6 @@ class Sandbox {
 
   Limits limits_;
   lua_State* L_ = nullptr;
-  lua_Alloc inner_alloc_ = nullptr;  // LuaJIT's own allocator, wrapped by allocate()
-  void* inner_ud_ = nullptr;
   std::unique_ptr<SmallBlocks> small_;  // members outlive ~Sandbox()'s body, which closes L_
   std::unique_ptr<BudgetSlot> budget_;
   std::size_t used_ = 0;
