@@ -32,7 +32,7 @@ local ffi_string, istype = ffi.string, ffi.istype
 local floor, format = math.floor, string.format
 local type, error, pairs = type, error, pairs
 
-local NIL, STRING, NUMBER, BOOLEAN, NODE = 0, 1, 2, 3, 4  -- slot tags (ViewTag); 5: not laid out yet
+local NIL, STRING, NUMBER, NODE = 0, 1, 2, 4  -- slot tags (ViewTag); 3: boolean, 5: not laid out yet
 local KIND_BITS = 32
 
 -- Per kind id: field name -> slot offset, field names in order, the kind's name and shape.
