@@ -45,8 +45,6 @@ Status Evaluator::Impl::build() {
 
   lua_getfield(L, LUA_REGISTRYINDEX, "lb.prelude");
   const int prelude = lua_gettop(L);
-  lua_getfield(L, prelude, "freeze");
-  freeze_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
   views.install(L);
   const int views_api = lua_gettop(L);

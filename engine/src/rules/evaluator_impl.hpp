@@ -57,7 +57,6 @@ struct Evaluator::Impl : ReadRecorder {
   std::vector<std::array<Resolved, kHookCount>> resolved;
   int decided_ref = LUA_NOREF;  // hook number -> what it returned for the current item
   int call_ref = LUA_NOREF;     // views.lua's call(fn, ctx [, line node])
-  int freeze_ref = LUA_NOREF;   // the prelude's freeze()
   int clear_erp_ref = LUA_NOREF;  // ctx.lua's clear_erp(): forgets the memoised ctx.erp answers
   void clear_erp_caches() {
     lua_State* L = sandbox->L();
