@@ -13,7 +13,7 @@ local host = ...
 -- host.tracing     function() -> true while the engine traces the item (views.lua's: a Lua
 --                  function reading the arena, so that the check compiles to a load)
 -- host.record      record(call, result, args...): a look-up for the trace
--- host.cache_limit how many ctx.erp answers a memo group keeps (below)
+-- host.cache_limit how many answers each ctx.erp function's memo keeps (below)
 
 local type, error, tostring = type, error, tostring
 local freeze, tracing, record = host.freeze, host.tracing, host.record
@@ -71,31 +71,22 @@ end
 -- typical pack's time. Records are frozen, since every later item shares them.
 --
 -- The memo lives in the pack's Lua state and counts against its memory cap, so it is bounded:
--- a group of memos holds at most host.cache_limit answers and starts afresh when full. The
--- records (account, vendors, tax codes, dimension values) share one group; period_open and
--- next_open_date, whose answers are small and asked for every item, have a group each, so that
--- a stream of distinct vendors never throws the dates away.
+-- each function's memo holds at most host.cache_limit answers and starts afresh when full. One
+-- memo per function, so that a stream of distinct vendors never throws away the few tax codes,
+-- accounts and dates every item asks for. (A smaller live heap is also a cheaper one: the
+-- collector visits every remembered record on each cycle.)
 local NONE = {}  -- a memoised nil (false is a real answer of period_open)
-local groups = {}
-
-local function new_group()
-  local group = { memos = {}, count = 0 }
-  groups[#groups + 1] = group
-  return group
-end
-
-local function forget(group)
-  for _, memo in ipairs(group.memos) do
-    for k in pairs(memo) do memo[k] = nil end
-  end
-  group.count = 0
-end
+local memos = {}
 
 -- `arity`: 1, or 2 for dimension_value(dimension, code), whose key joins both with a byte no
 -- code contains.
-local function memoised(fname, arity, uncached, group)
-  local memo = {}
-  group.memos[#group.memos + 1] = memo
+local function memoised(fname, arity, uncached)
+  local memo, count = {}, 0
+  local function forget()
+    for k in pairs(memo) do memo[k] = nil end
+    count = 0
+  end
+  memos[#memos + 1] = forget
   local call = "ctx.erp." .. fname .. "("
   local limit = host.cache_limit
   return function(a, b)
@@ -111,8 +102,8 @@ local function memoised(fname, arity, uncached, group)
     if result == nil then
       result = uncached(a, b)
       if type(result) == "table" then result = freeze(result) end
-      if group.count >= limit then forget(group) end
-      group.count = group.count + 1
+      if count >= limit then forget() end
+      count = count + 1
       memo[key] = result == nil and NONE or result
     elseif result == NONE then
       result = nil
@@ -125,14 +116,12 @@ local function memoised(fname, arity, uncached, group)
 end
 
 api.erp = {}
-local records = new_group()
 for fname, uncached in pairs(host.erp) do
-  local small = fname == "period_open" or fname == "next_open_date"
-  api.erp[fname] = memoised(fname, fname == "dimension_value" and 2 or 1, uncached, small and new_group() or records)
+  api.erp[fname] = memoised(fname, fname == "dimension_value" and 2 or 1, uncached)
 end
 
 function api.clear_erp()
-  for _, group in ipairs(groups) do forget(group) end
+  for _, forget in ipairs(memos) do forget() end
 end
 
 -- ctx.decided(hook) -----------------------------------------------------------------------------

@@ -578,6 +578,34 @@ return {
   CHECK(o.status == rules::OutcomeStatus::decided);
 }
 
+// Each ctx.erp function has its own memo: a stream of distinct vendors past the bound must not
+// throw away the few tax codes and accounts every item asks for (the same record comes back).
+TEST_CASE("ctx.erp: vendors past the memo's bound leave tax codes and accounts remembered", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "churn", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    local tax, account = ctx.erp.tax_code("S25"), ctx.erp.account("6800")
+    assert(tax and account, "the directory has S25 and 6800")
+    for i = 1, 5000 do
+      local code = "V" .. i
+      assert(ctx.erp.vendor_by_code(code).code == code)
+    end
+    assert(ctx.erp.tax_code("S25") == tax, "S25 was forgotten")
+    assert(ctx.erp.account("6800") == account, "6800 was forgotten")
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}}));
+  for (int i = 1; i <= 5000; ++i) h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i)});
+  h.directory.add(model::ErpTaxCode{.code = "S25"});
+  h.directory.add(model::ErpAccount{.code = "6800", .name = "Software"});
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
 TEST_CASE("an Outcome reused across items renders exactly like a fresh one", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "reuse", {{"rules.lua", R"lua(

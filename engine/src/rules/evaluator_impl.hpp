@@ -63,9 +63,9 @@ struct Evaluator::Impl : ReadRecorder {
     lua_rawgeti(L, LUA_REGISTRYINDEX, clear_erp_ref);
     lua_call(L, 0, 0);
   }
-  // Each of ctx.lua's memo groups keeps this many ctx.erp answers at most: they live in the
+  // Each ctx.erp function's memo (ctx.lua) keeps this many answers at most: they live in the
   // pack's Lua state and count against its memory cap.
-  static constexpr int kErpCacheLimit = 2000;
+  static constexpr int kErpCacheLimit = 500;
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
