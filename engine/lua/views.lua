@@ -63,11 +63,19 @@ local function stale(kind)
   return KIND_NAME[kind] .. " view used after its item was evaluated (keep the values you need, not the views)"
 end
 
--- The view of a node of the current item. Views are kept per node and handed out again while
--- their item is current: a hook reads item.supplier several times, and a new cdata each time
--- would cost an allocation (and its garbage) per read.
-local made = {}  -- node + 1 -> the last view made of it
-local function view_of(node)
+-- The view of a node of the current item. A view of an object a hook reads (item.supplier,
+-- line.account) is made afresh on every read: when it does not outlive the hook's compiled
+-- code, LuaJIT removes its allocation altogether (allocation sinking), which keeping it in a
+-- cache would prevent (a table store is an escape). In the benchmark that halves the views an
+-- item allocates, 9.9 -> 4.3. Two reads give two views; `==` still holds between them.
+local function new_view(node)
+  return View((A.base + node) * KIND_BITS + A.node[node].kind)
+end
+
+-- The views hooks receive (the item, a line) come in from C and are always allocated: those are
+-- kept per node while their item is current, so that an item's hook calls share one.
+local made = {}  -- node + 1 -> the last argument view made of it
+local function argument_view(node)
   local id = (A.base + node) * KIND_BITS + A.node[node].kind
   local v = made[node + 1]
   if v == nil or v.lb_view_id ~= id then
@@ -90,7 +98,7 @@ local function slot_value(si)
   if tag >= NODE then
     local node = expand(views, si)  -- may move the arena: nothing read before this is used after
     if node < 0 then error("not enough memory to lay out the item for the view", 3) end
-    return view_of(node)
+    return new_view(node)
   end
   if tag == NIL then return nil end
   if tag == NUMBER then return s.num end
@@ -238,8 +246,8 @@ end
 
 -- Calls a hook with the views of the item (node 0) and, for line hooks, of a line's node.
 function api.call(fn, ctx, line)
-  if line then return fn(view_of(line), view_of(0), ctx) end
-  return fn(view_of(0), ctx)
+  if line then return fn(argument_view(line), argument_view(0), ctx) end
+  return fn(argument_view(0), ctx)
 end
 
 return api

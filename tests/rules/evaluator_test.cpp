@@ -362,6 +362,37 @@ return M
              Catch::Contains("views/rules.lua:6: item view used after its item was evaluated"));
 }
 
+// A view of an object the hook reads is made afresh on each read (views.lua: so that the JIT
+// can drop the allocation); reads of the same object still compare equal, and one kept past
+// its item still fails.
+TEST_CASE("views of nested objects: a new one each read, equal to each other, stale after the item", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "nested", {{"rules.lua", R"lua(
+local kept
+local M = {}
+function M.bookkeeping_method(item)
+  if kept then return kept.currency end  -- the amount of an earlier item: must not be readable
+  local a, b = item.amount.inWalletCurrency, item.amount.inWalletCurrency
+  assert(a == b and a.value == b.value and tostring(a) == tostring(b))
+  assert(item.supplier == item.supplier and item.supplier ~= item.amount)
+  assert(item.accountingEntryLines[1].lineAmount ~= item.amount)
+  kept = a
+  return "journal"
+end
+function M.counter_account() return "1810" end
+function M.account() return "6800" end
+return M
+)lua"}}));
+  const auto item = load_item("card_purchase_journal.json");
+  const auto first = h.evaluator->evaluate(item);
+  INFO(json_of(first));
+  REQUIRE(first.status == rules::OutcomeStatus::decided);
+  const auto second = h.evaluator->evaluate(item);
+  REQUIRE(second.status == rules::OutcomeStatus::failed);
+  CHECK_THAT(second.failure.message,
+             Catch::Contains("nested/rules.lua:5: money view used after its item was evaluated"));
+}
+
 // Views lay an item's objects out when a script first reads them (rules/item_view.hpp), and all
 // at once while tracing: both must show the same item. The dump walks every object in an order
 // unlike the layout's, on an item with many lines, so the arena grows (and moves) mid-hook.
