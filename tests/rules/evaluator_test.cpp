@@ -322,6 +322,19 @@ TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
              Catch::Contains("require: module 'missing' not found: looked for noreq/missing.lua"));
 }
 
+namespace {
+// The pack's first hook keeps a view; evaluating a second item, the kept view must fail.
+void check_kept_view_fails(Harness& h, const std::string& expected) {
+  const auto item = load_item("card_purchase_journal.json");
+  const auto first = h.evaluator->evaluate(item);
+  INFO(json_of(first));
+  REQUIRE(first.status == rules::OutcomeStatus::decided);
+  const auto second = h.evaluator->evaluate(item);
+  REQUIRE(second.status == rules::OutcomeStatus::failed);
+  CHECK_THAT(second.failure.message, Catch::Contains(expected));
+}
+}  // namespace
+
 TEST_CASE("item views are read-only, complete and valid only during their hook call", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "views", {{"rules.lua", R"lua(
@@ -352,14 +365,7 @@ end
 function M.account() return "6800" end
 return M
 )lua"}}));
-  const auto item = load_item("card_purchase_journal.json");
-  const auto first = h.evaluator->evaluate(item);
-  INFO(json_of(first));
-  REQUIRE(first.status == rules::OutcomeStatus::decided);
-  const auto second = h.evaluator->evaluate(item);
-  REQUIRE(second.status == rules::OutcomeStatus::failed);
-  CHECK_THAT(second.failure.message,
-             Catch::Contains("views/rules.lua:6: item view used after its item was evaluated"));
+  check_kept_view_fails(h, "views/rules.lua:6: item view used after its item was evaluated");
 }
 
 // A view of an object the hook reads is made afresh on each read (views.lua: so that the JIT
@@ -383,14 +389,7 @@ function M.counter_account() return "1810" end
 function M.account() return "6800" end
 return M
 )lua"}}));
-  const auto item = load_item("card_purchase_journal.json");
-  const auto first = h.evaluator->evaluate(item);
-  INFO(json_of(first));
-  REQUIRE(first.status == rules::OutcomeStatus::decided);
-  const auto second = h.evaluator->evaluate(item);
-  REQUIRE(second.status == rules::OutcomeStatus::failed);
-  CHECK_THAT(second.failure.message,
-             Catch::Contains("nested/rules.lua:5: money view used after its item was evaluated"));
+  check_kept_view_fails(h, "nested/rules.lua:5: money view used after its item was evaluated");
 }
 
 // Views lay an item's objects out when a script first reads them (rules/item_view.hpp), and all
