@@ -524,7 +524,7 @@ int run(const BenchArgs& a) {
   const fs::path outcomes_path = dir / "outcomes.jsonl";
   std::vector<double> rates, per_cores, peaks;
   ChildResult measured;
-  for (int run = 1; run <= a.runs; ++run) {
+  for (int round = 1; round <= a.runs; ++round) {
     measured = in_child([&] { return run_pipeline_measured(a, data->files, outcomes_path); });
     const json& r = measured.report;
     if (r.contains("error")) {
@@ -537,12 +537,12 @@ int run(const BenchArgs& a) {
     const double rate = wall > 0 ? static_cast<double>(items) / wall : 0;
     const double per_core = cpu > 0 ? static_cast<double>(items) / cpu : 0;
     rates.push_back(rate), per_cores.push_back(per_core), peaks.push_back(max_rss_mb(measured.usage));
-    if (run == 1) {
+    if (round == 1) {
       fmt::print("  setup        pack {:.3f} s, ERP directory {:.3f} s (5,000 vendors, YAML)\n",
                  r["pack_seconds"].get<double>(), r["directory_seconds"].get<double>());
     }
     fmt::print("  pipeline     {}{:.3f} s wall, {:.3f} s CPU: {} items/s ({:.0f} MB/s), {} items per CPU-second\n",
-               a.runs > 1 ? fmt::format("run {}: ", run) : "", wall, cpu, grouped(static_cast<int64_t>(rate)),
+               a.runs > 1 ? fmt::format("run {}: ", round) : "", wall, cpu, grouped(static_cast<int64_t>(rate)),
                mb / std::max(wall, 1e-9), grouped(static_cast<int64_t>(per_core)));
   }
   const json& r = measured.report;  // the last run's; every run writes the same outcomes
