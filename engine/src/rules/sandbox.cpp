@@ -200,11 +200,10 @@ Sandbox& Sandbox::of(lua_State* L) {
 // The state's small objects, up to 256 bytes (views, strings, tables and their parts: nearly all
 // of what a hook allocates, and garbage after the item), come from free lists, one per 8-byte
 // size class, carved from 64 KB chunks: taking and giving back a block is a few instructions,
-// where a general allocator spends most of a hook's allocation time. Blocks are never handed back to
-// the system while the state lives; the lists stay as large as the most small objects the state
-// ever held at once. LuaJIT frees a block with the size it asked for, so a block goes back to
-// its own size class; one LuaJIT allocated before this allocator was installed is at least that
-// size, so it can join the list too.
+// where a general allocator spends most of a hook's allocation time. Blocks are never handed
+// back to the system while the state lives; the lists stay as large as the most small objects
+// the state ever held at once. LuaJIT frees a block with the size it asked for, so a block goes
+// back to its own size class.
 class SmallBlocks {
  public:
   static constexpr std::size_t kLargest = 256;
