@@ -1,3 +1,7 @@
+// Decoding v3 JSON into the model (decode.hpp). In order: errors and their JSON paths; values
+// (string, integer, date, ... with the checks each needs); members of an object (a schema's names
+// matched once per object, then O(1) per field); the v3 schemas and one decoder per v3 object;
+// items, export jobs and job items, and the public entry points.
 #include "model/decode.hpp"
 
 #include <array>
@@ -493,6 +497,8 @@ constexpr auto kJobItem =
     schema({"accountingEntryId", "exportJobId", "status", "exportedAt", "externalId", "externalUrl",
             "failureReason", "failureReasonType"});
 
+// --- one decoder per v3 object ------------------------------------------------------------------
+
 [[gnu::flatten]] void decode_money(element e, const Path* at, Money& m) {
   Members<kMoney> f(e, at);
   element c = f.required("currency");
@@ -651,6 +657,8 @@ void decode_links(element e, const Path* at, Links& l) {
   decode_link_map(f, "mobile", l.mobile);
   decode_link_map(f, "api", l.api);
 }
+
+// --- items, export jobs, job items ------------------------------------------------------------
 
 // The accountingEntryId if it is a string, read first so that every later error can name it.
 template <const auto& S>

@@ -226,7 +226,8 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 }
 
 JsonWriter& JsonWriter::value(std::string_view s) {
-  if (s.size() + 2 <= Staged::kMaxValue && !needs_escape(s)) {
+  const bool plain = !needs_escape(s);
+  if (plain && s.size() + 2 <= Staged::kMaxValue) {
     // Most values (ids, codes, dates, names) are short and need no escape.
     Staged staged(*this);
     staged.add('"');
@@ -235,10 +236,10 @@ JsonWriter& JsonWriter::value(std::string_view s) {
     staged.append();
   } else {
     separate();
-    if (needs_escape(s))
-      append_escaped(out_, s);
-    else
+    if (plain)
       append_quoted(out_, s);
+    else
+      append_escaped(out_, s);
   }
   written();
   return *this;

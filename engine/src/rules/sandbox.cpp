@@ -1,20 +1,20 @@
 #include "rules/sandbox.hpp"
 
 #include <fmt/format.h>
+#include <lua.hpp>
 
-#include <cctype>
-#include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <new>
-#include <vector>
-#include <lua.hpp>
 #include <stdexcept>
+#include <vector>
 
 #include "rules/shipped_lua.hpp"
 
