@@ -579,7 +579,7 @@ return {
   CHECK(h.evaluator->evaluate(item).decisions.counterAccount == "Renamed wallet");
 }
 
-// The memo is bounded (ctx.lua): past the bound a group starts afresh, and answers stay right.
+// The memo is bounded (ctx.lua): past the bound generations are dropped, and answers stay right.
 TEST_CASE("ctx.erp answers stay right past the memo's bound", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "bound", {{"rules.lua", R"lua(
@@ -631,6 +631,37 @@ return {
   for (int i = 1; i <= 5000; ++i) h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i)});
   h.directory.add(model::ErpTaxCode{.code = "S25"});
   h.directory.add(model::ErpAccount{.code = "6800", .name = "Software"});
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
+// The memo keeps two generations (ctx.lua): keys asked for again while others pass through stay
+// remembered. Going round 600 vendors with room for 500 a generation, 501 of each round's answers
+// are the record the round before got (starting afresh when full, as the memo used to, kept none).
+TEST_CASE("ctx.erp: a working set a little past the memo's bound stays mostly remembered", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "generations", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    local previous, kept = {}, 0
+    for round = 1, 4 do
+      kept = 0
+      for i = 1, 600 do
+        local code = "V" .. i
+        local v = ctx.erp.vendor_by_code(code)
+        assert(v and v.code == code, code .. " in round " .. round)
+        if v == previous[i] then kept = kept + 1 end
+        previous[i] = v
+      end
+    end
+    assert(kept == 501, "the last round found " .. kept .. " of 600 remembered")
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}}));
+  for (int i = 1; i <= 600; ++i) h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i)});
   const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
   INFO(o.failure.message);
   CHECK(o.status == rules::OutcomeStatus::decided);

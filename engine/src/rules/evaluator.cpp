@@ -78,6 +78,8 @@ Status Evaluator::Impl::build() {
   lua_setfield(L, -2, "record");
   lua_pushinteger(L, kErpCacheLimit);
   lua_setfield(L, -2, "cache_limit");
+  lua_pushinteger(L, kErpDateCacheLimit);
+  lua_setfield(L, -2, "date_cache_limit");
   run_host_lua(L, "ctx.lua", 1);
   const int ctx_api_table = lua_gettop(L);
   lua_getfield(L, ctx_api_table, "clear_erp");

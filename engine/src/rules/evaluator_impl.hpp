@@ -63,9 +63,11 @@ struct Evaluator::Impl : ReadRecorder {
     lua_rawgeti(L, LUA_REGISTRYINDEX, clear_erp_ref);
     lua_call(L, 0, 0);
   }
-  // Each ctx.erp function's memo (ctx.lua) keeps this many answers at most: they live in the
-  // pack's Lua state and count against its memory cap.
+  // Each ctx.erp function's memo (ctx.lua) keeps two generations of this many answers at most:
+  // they live in the pack's Lua state and count against its memory cap. A date answer (a
+  // boolean or a date string) is a fraction of a record's size: room for years of days.
   static constexpr int kErpCacheLimit = 500;
+  static constexpr int kErpDateCacheLimit = 2000;
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
