@@ -250,3 +250,56 @@ TEST_CASE("string values of every length are written whole, with their commas", 
     }
   }
 }
+
+// The writer gathers its output and appends it in large pieces (json_writer.hpp): wherever a
+// piece ends, the document must come out whole. Values of every kind and length are written
+// after a first string whose length moves the piece boundaries through every position.
+TEST_CASE("a document larger than the writer's buffer comes out whole", "[model][json_writer]") {
+  for (size_t shift = 0; shift < 300; shift += 7) {
+    std::string out = "> ";
+    std::string expected = "> {\"shift\":" + escaped_slowly(std::string(shift, 's'));
+    {
+      JsonWriter w(out);
+      w.begin_object().key("shift"_key).value(std::string(shift, 's'));
+      w.key("rows"_key).begin_array();
+      expected += ",\"rows\":[";
+      for (int i = 0; i < 60; ++i) {
+        const std::string text(static_cast<size_t>(i * 5), i % 3 == 0 ? '"' : 'x');
+        const std::string dynamic_key = "k" + std::to_string(i) + (i % 4 == 0 ? "\n" : "");
+        w.begin_object()
+            .key("accountingEntryLineId"_key)
+            .value(text)
+            .key(dynamic_key)
+            .value(int64_t{-1} * i)
+            .key("rate"_key)
+            .value(i / 8.0)
+            .key("ok"_key)
+            .value(i % 2 == 0)
+            .key("none"_key)
+            .null()
+            .key("raw"_key)
+            .raw(i % 5 == 0 ? "[" + std::string(200, '1') + "]" : "{}")
+            .end_object();
+        if (i > 0) expected += ",";
+        std::string rate = number(i / 8.0);
+        expected += "{\"accountingEntryLineId\":" + escaped_slowly(text) + "," + escaped_slowly(dynamic_key) +
+                    ":" + std::to_string(-i) + ",\"rate\":" + rate + ",\"ok\":" + (i % 2 == 0 ? "true" : "false") +
+                    ",\"none\":null,\"raw\":" + (i % 5 == 0 ? "[" + std::string(200, '1') + "]" : "{}") + "}";
+      }
+      w.end_array().end_object();
+      expected += "]}";
+    }
+    INFO("first string of " << shift << " bytes");
+    REQUIRE(out == expected);
+  }
+}
+
+TEST_CASE("out holds each top-level value once it is complete, while the writer lives", "[model][json_writer]") {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("a"_key).value("b");
+  w.end_object();
+  CHECK(out == R"({"a":"b"})");
+  w.value(int64_t{7});
+  CHECK(out == R"({"a":"b"}7)");
+}

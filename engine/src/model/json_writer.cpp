@@ -24,12 +24,13 @@ constexpr auto kEscape = [] {
   return t;
 }();
 
-// Writes `d` (finite, non-zero) as ECMAScript's Number::toString does, which is what
+// Puts `d` (finite, non-zero) at `p` as ECMAScript's Number::toString does, which is what
 // JSON.stringify prints: the shortest round-trip digits, positional notation for decimal
-// exponents in [-7, 21), exponential ("1e+21", "1.5e-7") outside it.
-void append_js_number(std::string& out, double d) {
+// exponents in [-7, 21), exponential ("1e+21", "1.5e-7") outside it. At most 25 characters
+// ("-0.0000012345678901234567" is the longest form); returns the end.
+char* put_js_number(char* p, double d) {
   if (d < 0) {
-    out += '-';
+    *p++ = '-';
     d = -d;
   }
   // Scientific form of the shortest round-trip representation: "D[.DDD]e[+-]XX".
@@ -39,8 +40,8 @@ void append_js_number(std::string& out, double d) {
   const char* e = static_cast<const char*>(std::memchr(sci, 'e', std::size_t(end - sci)));
   char digits[24];
   int k = 0;
-  for (const char* p = sci; p < e; ++p)
-    if (*p != '.') digits[k++] = *p;
+  for (const char* q = sci; q < e; ++q)
+    if (*q != '.') digits[k++] = *q;
   int exp10 = 0;
   const char* x = e + 1;
   bool negative = *x == '-';
@@ -49,29 +50,36 @@ void append_js_number(std::string& out, double d) {
   if (negative) exp10 = -exp10;
   int n = exp10 + 1;  // position of the decimal point relative to the digits
 
+  auto put = [&p](const char* from, int count) {
+    std::memcpy(p, from, std::size_t(count));
+    p += count;
+  };
+  auto zeros = [&p](int count) {
+    std::memset(p, '0', std::size_t(count));
+    p += count;
+  };
   if (k <= n && n <= 21) {
-    out.append(digits, std::size_t(k));
-    out.append(std::size_t(n - k), '0');
+    put(digits, k);
+    zeros(n - k);
   } else if (0 < n && n <= 21) {
-    out.append(digits, std::size_t(n));
-    out += '.';
-    out.append(digits + n, std::size_t(k - n));
+    put(digits, n);
+    *p++ = '.';
+    put(digits + n, k - n);
   } else if (-6 < n && n <= 0) {
-    out += "0.";
-    out.append(std::size_t(-n), '0');
-    out.append(digits, std::size_t(k));
+    put("0.", 2);
+    zeros(-n);
+    put(digits, k);
   } else {
-    out += digits[0];
+    *p++ = digits[0];
     if (k > 1) {
-      out += '.';
-      out.append(digits + 1, std::size_t(k - 1));
+      *p++ = '.';
+      put(digits + 1, k - 1);
     }
-    out += 'e';
-    out += (n - 1 < 0) ? '-' : '+';
-    char buf[8];
-    auto r = std::to_chars(buf, buf + sizeof buf, std::abs(n - 1));
-    out.append(buf, r.ptr);
+    *p++ = 'e';
+    *p++ = (n - 1 < 0) ? '-' : '+';
+    p = std::to_chars(p, p + 8, std::abs(n - 1)).ptr;
   }
+  return p;
 }
 
 // True when some byte of the eight at `p` needs an escape: a control character, '"' or '\\'. Each
@@ -152,130 +160,113 @@ void append_escaped(std::string& out, std::string_view s) {
 
 }  // namespace
 
-// One call's output: what goes before the value, then the value, appended at once. Member
-// names are at most JsonKey::kMaxSize bytes (checked at compile time), so a name and any value
-// of up to kMaxValue bytes always fit.
-class JsonWriter::Staged {
- public:
-  static constexpr std::size_t kMaxValue = 160;
-
-  // Takes from `w` what goes before the value: its pending member name, or the comma due.
-  explicit Staged(JsonWriter& w) : w_(w) {
-    const std::string_view name = w.pending_key_;
-    if (!name.empty()) {
-      // Whole 16-byte chunks: the name's padding makes the last one readable.
-      for (std::size_t i = 0; i < name.size(); i += 16) std::memcpy(buf_ + i, name.data() + i, 16);
-      size_ = name.size();
-      w.pending_key_ = {};
-    } else if (w.comma_due_) {
-      buf_[size_++] = ',';
-    }
+char* JsonWriter::put_before_value(char* p) {
+  if (!pending_key_.empty()) {
+    // Whole 16-byte chunks: the name's padding makes the last one readable, and kMaxPiece
+    // leaves room for it.
+    for (std::size_t i = 0; i < pending_key_.size(); i += 16) std::memcpy(p + i, pending_key_.data() + i, 16);
+    p += pending_key_.size();
+    pending_key_ = {};
+  } else if (comma_due_) {
+    *p++ = ',';
   }
-  Staged(const Staged&) = delete;
-  Staged& operator=(const Staged&) = delete;
-
-  void add(char c) { buf_[size_++] = c; }
-  void add(std::string_view s) {
-    std::memcpy(buf_ + size_, s.data(), s.size());
-    size_ += s.size();
-  }
-  template <typename Int>
-  void add_integer(Int n) {
-    size_ = std::size_t(std::to_chars(buf_ + size_, buf_ + sizeof buf_, n).ptr - buf_);
-  }
-  void append() { w_.out_.append(buf_, size_); }
-
- private:
-  JsonWriter& w_;
-  char buf_[JsonKey::kMaxSize + JsonKey::kPadding + kMaxValue];
-  std::size_t size_ = 0;
-};
-
-void JsonWriter::separate() {
-  if (!flush_pending_key() && comma_due_) out_ += ',';
+  return p;
 }
 
-void JsonWriter::write_pending_key() {
-  out_ += pending_key_;
-  pending_key_ = {};
+void JsonWriter::write_pending_key() { commit(put_before_value(room())); }
+
+void JsonWriter::append_long_string(std::string_view s) {
+  flush();
+  if (needs_escape(s))
+    append_escaped(out_, s);
+  else
+    append_quoted(out_, s);
 }
 
 JsonWriter& JsonWriter::open(char bracket) {
-  Staged staged(*this);
-  staged.add(bracket);
-  staged.append();
+  char* p = put_before_value(room());
+  *p++ = bracket;
+  commit(p);
   ++depth_;
   comma_due_ = false;
   return *this;
 }
 
 JsonWriter& JsonWriter::close(char bracket) {
-  flush_pending_key();  // a member name left without a value
+  comma_due_ = false;  // a member name left without a value is written, with no comma after it
+  char* p = put_before_value(room());
+  *p++ = bracket;
+  commit(p);
   --depth_;
-  out_ += bracket;
   written();
   return *this;
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
-  separate();
-  escape(out_, k);
-  out_ += ':';
+  char* p = put_before_value(room());
+  if (k.size() + 3 <= kMaxShortString && !needs_escape(k)) {
+    *p++ = '"';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p++ = ':';
+    commit(p);
+  } else {
+    commit(p);
+    append_long_string(k);
+    out_ += ':';
+  }
   comma_due_ = false;
   return *this;
 }
 
 JsonWriter& JsonWriter::value(std::string_view s) {
-  const bool plain = !needs_escape(s);
-  if (plain && s.size() + 2 <= Staged::kMaxValue) {
-    // Most values (ids, codes, dates, names) are short and need no escape.
-    Staged staged(*this);
-    staged.add('"');
-    staged.add(s);
-    staged.add('"');
-    staged.append();
+  char* p = put_before_value(room());
+  // Most values (ids, codes, dates, names) are short and need no escape.
+  if (s.size() + 2 <= kMaxShortString && !needs_escape(s)) {
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    commit(p);
   } else {
-    separate();
-    if (plain)
-      append_quoted(out_, s);
-    else
-      append_escaped(out_, s);
+    commit(p);
+    append_long_string(s);
   }
   written();
   return *this;
 }
 
 JsonWriter& JsonWriter::literal(std::string_view text) {
-  Staged staged(*this);
-  staged.add(text);
-  staged.append();
+  char* p = put_before_value(room());
+  std::memcpy(p, text.data(), text.size());
+  commit(p + text.size());
   written();
   return *this;
 }
 
 JsonWriter& JsonWriter::value(int64_t n) {
-  Staged staged(*this);
-  staged.add_integer(n);
-  staged.append();
+  char* p = put_before_value(room());
+  commit(std::to_chars(p, p + 20, n).ptr);
   written();
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t n) {
-  Staged staged(*this);
-  staged.add_integer(n);
-  staged.append();
+  char* p = put_before_value(room());
+  commit(std::to_chars(p, p + 20, n).ptr);
   written();
   return *this;
 }
 
 JsonWriter& JsonWriter::value(double d) {
   if (!std::isfinite(d)) return null();  // JSON has no NaN or infinity; JSON.stringify writes null
-  separate();
+  char* p = put_before_value(room());
   if (d == 0)
-    out_ += '0';  // JSON.stringify(-0) is "0"
+    *p++ = '0';  // JSON.stringify(-0) is "0"
   else
-    append_js_number(out_, d);
+    p = put_js_number(p, d);
+  commit(p);
   written();
   return *this;
 }
@@ -285,8 +276,15 @@ JsonWriter& JsonWriter::value(bool b) { return literal(b ? "true" : "false"); }
 JsonWriter& JsonWriter::null() { return literal("null"); }
 
 JsonWriter& JsonWriter::raw(std::string_view json) {
-  separate();
-  out_ += json;
+  char* p = put_before_value(room());
+  if (json.size() <= kMaxShortString) {
+    std::memcpy(p, json.data(), json.size());
+    commit(p + json.size());
+  } else {
+    commit(p);
+    flush();
+    out_ += json;
+  }
   written();
   return *this;
 }

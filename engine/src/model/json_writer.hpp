@@ -71,19 +71,26 @@ constexpr JsonKey operator""_key() {
 }
 }  // namespace json_literals
 
+// Output is gathered in the writer and appended to `out` in large pieces: `out` holds each
+// top-level value once it is complete, and everything written once the writer is destroyed.
+// (Appending member by member took an eighth more instructions to write an outcome.)
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
+  // Appending can only fail when memory runs out, which ends the process here as anywhere.
+  ~JsonWriter() { flush(); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
   JsonWriter& begin_object() { return open('{'); }
   JsonWriter& end_object() { return close('}'); }
   JsonWriter& begin_array() { return open('['); }
   JsonWriter& end_array() { return close(']'); }
   JsonWriter& key(std::string_view k);
-  // A _key name is written together with the value that follows it, in one append: until
-  // then it is not in the output.
+  // A _key name is written together with the value that follows it: until then it is not in
+  // the output.
   JsonWriter& key(JsonKey k) {
-    flush_pending_key();  // a name left without a value
+    if (!pending_key_.empty()) [[unlikely]] write_pending_key();  // a name left without a value
     pending_key_ = comma_due_ ? k.with_comma() : k.without_comma();
     comma_due_ = false;
     return *this;
@@ -113,25 +120,39 @@ class JsonWriter {
   static void escape(std::string& out, std::string_view s);
 
  private:
-  // One call's output, gathered so that it is appended at once: what goes before the value (a
-  // pending member name, or a comma), then the value.
-  class Staged;
+  static constexpr std::size_t kBufferSize = 2048;
+  // A string value up to this long that needs no escape goes into the buffer in one piece.
+  static constexpr std::size_t kMaxShortString = 160;
+  // What one call may put into the buffer at once: what goes before the value (a member name,
+  // copied in whole 16-byte chunks, which its padding makes readable) and the value (a short
+  // string in quotes, or a number of at most 32 characters).
+  static constexpr std::size_t kMaxPiece = JsonKey::kMaxSize + JsonKey::kPadding + kMaxShortString + 2;
 
   JsonWriter& open(char bracket);
   JsonWriter& close(char bracket);
   JsonWriter& literal(std::string_view text);  // true, false, null
-  // Writes what goes before a value on its own, for values that are not staged.
-  void separate();
-  // Writes the pending member name, if there is one.
-  bool flush_pending_key() {
-    if (pending_key_.empty()) return false;
-    write_pending_key();
-    return true;
+  // Where the next piece goes, with room for kMaxPiece bytes.
+  char* room() {
+    if (kBufferSize - used_ < kMaxPiece) flush();
+    return buf_ + used_;
+  }
+  void commit(char* end) { used_ = static_cast<std::size_t>(end - buf_); }
+  void flush() {
+    out_.append(buf_, used_);
+    used_ = 0;
   }
   void write_pending_key();
+  // Puts what goes before a value at `p` (the pending member name, or the comma due) and
+  // returns the end.
+  char* put_before_value(char* p);
+  // A string too long for a piece, or one that needs escaping, straight into `out`.
+  void append_long_string(std::string_view s);
   // A value (scalar or closed container) was written: the next element needs a comma, unless
-  // it was a top-level value, which gets no separator.
-  void written() { comma_due_ = depth_ > 0; }
+  // it was a top-level value, which gets no separator and is now complete.
+  void written() {
+    comma_due_ = depth_ > 0;
+    if (depth_ == 0) flush();
+  }
 
   std::string& out_;
   // Whether a container's next element needs a comma depends only on whether the last thing
@@ -139,6 +160,8 @@ class JsonWriter {
   std::size_t depth_ = 0;
   bool comma_due_ = false;
   std::string_view pending_key_;  // a JsonKey's text, comma included if one was due
+  std::size_t used_ = 0;
+  char buf_[kBufferSize];
 };
 
 }  // namespace lb::model
