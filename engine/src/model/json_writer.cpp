@@ -237,10 +237,10 @@ JsonWriter& JsonWriter::value(std::string_view s) {
   return *this;
 }
 
-JsonWriter& JsonWriter::literal(std::string_view text) {
+JsonWriter& JsonWriter::literal(const char* padded, std::size_t size) {
   char* p = put_before_value(room());
-  std::memcpy(p, text.data(), text.size());
-  commit(p + text.size());
+  std::memcpy(p, padded, 8);
+  commit(p + size);
   written();
   return *this;
 }
@@ -271,9 +271,13 @@ JsonWriter& JsonWriter::value(double d) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(bool b) { return literal(b ? "true" : "false"); }
+namespace {
+constexpr char kTrue[8] = "true", kFalse[8] = "false", kNull[8] = "null";
+}  // namespace
 
-JsonWriter& JsonWriter::null() { return literal("null"); }
+JsonWriter& JsonWriter::value(bool b) { return b ? literal(kTrue, 4) : literal(kFalse, 5); }
+
+JsonWriter& JsonWriter::null() { return literal(kNull, 4); }
 
 JsonWriter& JsonWriter::raw(std::string_view json) {
   char* p = put_before_value(room());

@@ -130,7 +130,8 @@ class JsonWriter {
 
   JsonWriter& open(char bracket);
   JsonWriter& close(char bracket);
-  JsonWriter& literal(std::string_view text);  // true, false, null
+  // true, false or null: `size` bytes of `padded`, which has 8 readable bytes (one move).
+  JsonWriter& literal(const char* padded, std::size_t size);
   // Where the next piece goes, with room for kMaxPiece bytes.
   char* room() {
     if (kBufferSize - used_ < kMaxPiece) flush();
