@@ -202,27 +202,9 @@ JsonWriter& JsonWriter::close(char bracket) {
   return *this;
 }
 
-JsonWriter& JsonWriter::key(std::string_view k) {
+void JsonWriter::put_string(std::string_view s) {
   char* p = put_before_value(room());
-  if (k.size() + 3 <= kMaxShortString && !needs_escape(k)) {
-    *p++ = '"';
-    std::memcpy(p, k.data(), k.size());
-    p += k.size();
-    *p++ = '"';
-    *p++ = ':';
-    commit(p);
-  } else {
-    commit(p);
-    append_long_string(k);
-    out_ += ':';
-  }
-  comma_due_ = false;
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(std::string_view s) {
-  char* p = put_before_value(room());
-  // Most values (ids, codes, dates, names) are short and need no escape.
+  // Most strings (ids, codes, dates, names) are short and need no escape.
   if (s.size() + 2 <= kMaxShortString && !needs_escape(s)) {
     *p++ = '"';
     std::memcpy(p, s.data(), s.size());
@@ -233,6 +215,19 @@ JsonWriter& JsonWriter::value(std::string_view s) {
     commit(p);
     append_long_string(s);
   }
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  put_string(k);
+  char* p = room();
+  *p = ':';
+  commit(p + 1);
+  comma_due_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  put_string(s);
   written();
   return *this;
 }

@@ -146,6 +146,8 @@ class JsonWriter {
   // Puts what goes before a value at `p` (the pending member name, or the comma due) and
   // returns the end.
   char* put_before_value(char* p);
+  // What goes before a value, then `s` in quotes (escaped where it must be).
+  void put_string(std::string_view s);
   // A string too long for a piece, or one that needs escaping, straight into `out`.
   void append_long_string(std::string_view s);
   // A value (scalar or closed container) was written: the next element needs a comma, unless
