@@ -175,13 +175,6 @@ char* JsonWriter::put_before_value(char* p) {
 
 void JsonWriter::write_pending_key() { commit(put_before_value(room())); }
 
-void JsonWriter::append_long_string(std::string_view s) {
-  flush();
-  if (needs_escape(s))
-    append_escaped(out_, s);
-  else
-    append_quoted(out_, s);
-}
 
 JsonWriter& JsonWriter::open(char bracket) {
   char* p = put_before_value(room());
@@ -204,17 +197,23 @@ JsonWriter& JsonWriter::close(char bracket) {
 
 void JsonWriter::put_string(std::string_view s) {
   char* p = put_before_value(room());
-  // Most strings (ids, codes, dates, names) are short and need no escape.
-  if (s.size() + 2 <= kMaxShortString && !needs_escape(s)) {
+  const bool plain = !needs_escape(s);
+  // Most strings (ids, codes, dates, names) are short and need no escape: one piece. The others
+  // go straight into `out`, after what the buffer holds.
+  if (plain && s.size() + 2 <= kMaxShortString) {
     *p++ = '"';
     std::memcpy(p, s.data(), s.size());
     p += s.size();
     *p++ = '"';
     commit(p);
-  } else {
-    commit(p);
-    append_long_string(s);
+    return;
   }
+  commit(p);
+  flush();
+  if (plain)
+    append_quoted(out_, s);
+  else
+    append_escaped(out_, s);
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {

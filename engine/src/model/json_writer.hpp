@@ -148,8 +148,6 @@ class JsonWriter {
   char* put_before_value(char* p);
   // What goes before a value, then `s` in quotes (escaped where it must be).
   void put_string(std::string_view s);
-  // A string too long for a piece, or one that needs escaping, straight into `out`.
-  void append_long_string(std::string_view s);
   // A value (scalar or closed container) was written: the next element needs a comma, unless
   // it was a top-level value, which gets no separator and is now complete.
   void written() {
