@@ -1,5 +1,6 @@
 // The hook pipeline, ctx, packs that extend packs, results checking and traces.
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "rules/outcome.hpp"
 #include "rules_test_util.hpp"
@@ -579,12 +580,31 @@ return {
   CHECK(h.evaluator->evaluate(item).decisions.counterAccount == "Renamed wallet");
 }
 
+namespace {
+
+// Runs `script` as the body of a bookkeeping_method hook against a directory of vendors V1..Vn
+// (named "Vendor <i>") and whatever `more` adds: the item is decided when every assert holds.
+void check_erp_script(const std::string& name, const std::string& script, int vendors,
+                      const std::function<void(model::MemoryDirectory&)>& more = {}) {
+  TempDir dir;
+  Harness h(write_pack(dir, name, {{"rules.lua", "return {\n  bookkeeping_method = function(item, ctx)\n" + script +
+                                                     "\n    return \"journal\"\n  end,\n"
+                                                     "  counter_account = function() return \"1810\" end,\n"
+                                                     "  account = function() return \"6800\" end,\n}"}}));
+  for (int i = 1; i <= vendors; ++i) {
+    h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i), .name = "Vendor " + std::to_string(i)});
+  }
+  if (more) more(h.directory);
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
+}  // namespace
+
 // The memo is bounded (ctx.lua): past the bound generations are dropped, and answers stay right.
 TEST_CASE("ctx.erp answers stay right past the memo's bound", "[rules]") {
-  TempDir dir;
-  Harness h(write_pack(dir, "bound", {{"rules.lua", R"lua(
-return {
-  bookkeeping_method = function(item, ctx)
+  check_erp_script("bound", R"lua(
     for round = 1, 2 do
       for i = 1, 2500 do
         local code = "V" .. i
@@ -593,28 +613,14 @@ return {
         assert(ctx.erp.period_open("2026-01-15") == true and ctx.erp.period_open("2025-12-10") == false)
       end
       assert(ctx.erp.vendor_by_code("V0") == nil)
-    end
-    return "journal"
-  end,
-  counter_account = function() return "1810" end,
-  account = function() return "6800" end,
-})lua"}}));
-  for (int i = 1; i <= 2500; ++i) {
-    h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i), .name = "Vendor " + std::to_string(i)});
-  }
-  h.directory.add(model::ErpPeriod{.from = "2025-12-01", .to = "2025-12-31"});
-  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
-  INFO(o.failure.message);
-  CHECK(o.status == rules::OutcomeStatus::decided);
+    end)lua",
+                   2500, [](model::MemoryDirectory& d) { d.add(model::ErpPeriod{.from = "2025-12-01", .to = "2025-12-31"}); });
 }
 
 // Each ctx.erp function has its own memo: a stream of distinct vendors past the bound must not
 // throw away the few tax codes and accounts every item asks for (the same record comes back).
 TEST_CASE("ctx.erp: vendors past the memo's bound leave tax codes and accounts remembered", "[rules]") {
-  TempDir dir;
-  Harness h(write_pack(dir, "churn", {{"rules.lua", R"lua(
-return {
-  bookkeeping_method = function(item, ctx)
+  check_erp_script("churn", R"lua(
     local tax, account = ctx.erp.tax_code("S25"), ctx.erp.account("6800")
     assert(tax and account, "the directory has S25 and 6800")
     for i = 1, 5000 do
@@ -622,28 +628,18 @@ return {
       assert(ctx.erp.vendor_by_code(code).code == code)
     end
     assert(ctx.erp.tax_code("S25") == tax, "S25 was forgotten")
-    assert(ctx.erp.account("6800") == account, "6800 was forgotten")
-    return "journal"
-  end,
-  counter_account = function() return "1810" end,
-  account = function() return "6800" end,
-})lua"}}));
-  for (int i = 1; i <= 5000; ++i) h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i)});
-  h.directory.add(model::ErpTaxCode{.code = "S25"});
-  h.directory.add(model::ErpAccount{.code = "6800", .name = "Software"});
-  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
-  INFO(o.failure.message);
-  CHECK(o.status == rules::OutcomeStatus::decided);
+    assert(ctx.erp.account("6800") == account, "6800 was forgotten"))lua",
+                   5000, [](model::MemoryDirectory& d) {
+                     d.add(model::ErpTaxCode{.code = "S25"});
+                     d.add(model::ErpAccount{.code = "6800", .name = "Software"});
+                   });
 }
 
 // The memo keeps two generations (ctx.lua): keys asked for again while others pass through stay
 // remembered. Going round 600 vendors with room for 500 a generation, 501 of each round's answers
 // are the record the round before got (starting afresh when full, as the memo used to, kept none).
 TEST_CASE("ctx.erp: a working set a little past the memo's bound stays mostly remembered", "[rules]") {
-  TempDir dir;
-  Harness h(write_pack(dir, "generations", {{"rules.lua", R"lua(
-return {
-  bookkeeping_method = function(item, ctx)
+  check_erp_script("generations", R"lua(
     local previous, kept = {}, 0
     for round = 1, 4 do
       kept = 0
@@ -655,16 +651,8 @@ return {
         previous[i] = v
       end
     end
-    assert(kept == 501, "the last round found " .. kept .. " of 600 remembered")
-    return "journal"
-  end,
-  counter_account = function() return "1810" end,
-  account = function() return "6800" end,
-})lua"}}));
-  for (int i = 1; i <= 600; ++i) h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i)});
-  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
-  INFO(o.failure.message);
-  CHECK(o.status == rules::OutcomeStatus::decided);
+    assert(kept == 501, "the last round found " .. kept .. " of 600 remembered"))lua",
+                   600);
 }
 
 TEST_CASE("an Outcome reused across items renders exactly like a fresh one", "[rules]") {
