@@ -655,6 +655,40 @@ TEST_CASE("ctx.erp: a working set a little past the memo's bound stays mostly re
                    600);
 }
 
+// The memo counts against the pack's memory cap (ctx.lua), so its bound follows the cap: a pack
+// with a small cap whose items name many distinct vendors must not fail for the memo's sake.
+TEST_CASE("ctx.erp: the memo's bound follows the pack's memory cap", "[rules]") {
+  for (int mb : {2, 4}) {
+    TempDir dir;
+    Harness h(write_pack(dir, "small", {{"pack.toml", "name = \"small\"\n[limits]\nmemory_mb = " + std::to_string(mb) + "\n"},
+                                         {"rules.lua", R"lua(
+local n = 0
+return {
+  bookkeeping_method = function(item, ctx)
+    for i = 1, 300 do
+      n = n % 20000 + 1
+      local code = "V" .. n
+      assert(ctx.erp.vendor_by_code(code).code == code)
+      assert(ctx.erp.period_open(string.format("2025-%02d-%02d", i % 12 + 1, i % 28 + 1)))
+    end
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}}));
+    for (int i = 1; i <= 20000; ++i) {
+      h.directory.add(model::ErpVendor{.code = "V" + std::to_string(i),
+                                       .name = "Vendor number " + std::to_string(i) + " of the directory"});
+    }
+    const auto item = load_item("card_purchase_journal.json");
+    for (int round = 0; round < 40; ++round) {
+      const auto o = h.evaluator->evaluate(item);
+      INFO(mb << " MiB, item " << round << ": " << o.failure.message);
+      REQUIRE(o.status == rules::OutcomeStatus::decided);
+    }
+  }
+}
+
 TEST_CASE("an Outcome reused across items renders exactly like a fresh one", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "reuse", {{"rules.lua", R"lua(

@@ -3,6 +3,7 @@
 // ctx functions scripts call). Nothing outside engine/src/rules includes this.
 #include <lua.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
@@ -63,11 +64,15 @@ struct Evaluator::Impl : ReadRecorder {
     lua_rawgeti(L, LUA_REGISTRYINDEX, clear_erp_ref);
     lua_call(L, 0, 0);
   }
-  // Each ctx.erp function's memo (ctx.lua) keeps two generations of this many answers at most:
-  // they live in the pack's Lua state and count against its memory cap. A date answer (a
-  // boolean or a date string) is a fraction of a record's size: room for years of days.
-  static constexpr int kErpCacheLimit = 500;
-  static constexpr int kErpDateCacheLimit = 2000;
+  // Each ctx.erp function's memo (ctx.lua) keeps two generations of at most this many answers.
+  // They live in the pack's Lua state and count against its memory cap, so the bound follows
+  // the cap: a record (~1 KiB with its read-only proxy) gets 128 KiB of cap, which keeps the six
+  // record functions' memos under a tenth of it (500 from a 64 MiB cap up); a date answer (a
+  // boolean or a date string, ~100 bytes) gets 16 KiB (2,000: years of days).
+  int erp_cache_limit() const { return static_cast<int>(std::clamp<std::size_t>(limits.memory_bytes >> 17, 4, 500)); }
+  int erp_date_cache_limit() const {
+    return static_cast<int>(std::clamp<std::size_t>(limits.memory_bytes >> 14, 16, 2000));
+  }
 
   // The evaluation in progress.
   const model::ExportItem* item = nullptr;
