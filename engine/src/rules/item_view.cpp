@@ -414,7 +414,7 @@ int ItemViews::record(lua_State* L) {
   }
   std::string value;
   switch (slot->tag) {
-    case kViewString: JsonWriter(value).value(std::string_view(slot->str, static_cast<size_t>(slot->len))); break;
+    case kViewString: JsonWriter::escape(value, std::string_view(slot->str, static_cast<size_t>(slot->len))); break;
     case kViewNumber: JsonWriter(value).value(slot->num); break;
     case kViewBoolean: value = slot->num != 0 ? "true" : "false"; break;
     case kViewNil: value = "null"; break;
