@@ -78,12 +78,14 @@ class Sandbox {
   static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize);
   static void budget_hook(lua_State* L, struct lua_Debug* ar);
   void install_environment();
+  void collect_if_near_cap();
 
   Limits limits_;
   lua_State* L_ = nullptr;
   std::unique_ptr<SmallBlocks> small_;  // members outlive ~Sandbox()'s body, which closes L_
   std::unique_ptr<BudgetSlot> budget_;
   std::size_t used_ = 0;
+  std::size_t after_collect_ = 0;  // used_ after the last full collection collect_if_near_cap made
   bool enforce_cap_ = false;
   bool memory_refused_ = false;
   bool budget_hit_ = false;
