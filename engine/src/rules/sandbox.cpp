@@ -368,7 +368,8 @@ bool Sandbox::load_text(const std::string& source, const std::string& chunkname,
 // in full: a 64 MiB pack never gets there, a 1 MiB one every few calls.
 void Sandbox::collect_if_near_cap() {
   const std::size_t cap = limits_.memory_bytes;
-  if (used_ <= cap / 2 || used_ - after_collect_ <= (cap - std::min(cap, after_collect_)) / 2) return;
+  // Compared as a sum: the heap may have shrunk below what the last collection left.
+  if (used_ <= cap / 2 || used_ <= after_collect_ + (cap - std::min(cap, after_collect_)) / 2) return;
   lua_gc(L_, LUA_GCCOLLECT, 0);
   after_collect_ = used_;
 }
