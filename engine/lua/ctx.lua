@@ -6,15 +6,14 @@
 -- an error message, a trace record).
 local host = ...
 -- host.tables      name -> {rows = {key -> row}, columns = {name -> true}}, not yet frozen
--- host.erp         name -> the C function answering that directory look-up (uncached)
+-- host.erp         name -> {uncached = the C function answering that directory look-up,
+--                  arity = its argument count, memo_limit = answers per memo generation (below)}
 -- host.decided     hook number -> what it returned for the current item (the engine clears it)
 -- host.hooks       hook names in order
 -- host.freeze      the prelude's freeze()
 -- host.tracing     function() -> true while the engine traces the item (views.lua's: a Lua
 --                  function reading the arena, so that the check compiles to a load)
 -- host.record      record(call, result, args...): a look-up for the trace
--- host.cache_limit how many answers a generation of each ctx.erp function's memo keeps (below)
--- host.date_cache_limit the same for period_open and next_open_date
 
 local type, error, tostring = type, error, tostring
 local freeze, tracing, record = host.freeze, host.tracing, host.record
@@ -123,14 +122,9 @@ local function memoised(fname, arity, limit, uncached)
   end
 end
 
--- Date answers are a boolean or a date string, a small fraction of a record: room for years
--- of days.
-local DATE_FUNCTIONS = { period_open = true, next_open_date = true }
-
 api.erp = {}
-for fname, uncached in pairs(host.erp) do
-  local limit = DATE_FUNCTIONS[fname] and host.date_cache_limit or host.cache_limit
-  api.erp[fname] = memoised(fname, fname == "dimension_value" and 2 or 1, limit, uncached)
+for fname, f in pairs(host.erp) do
+  api.erp[fname] = memoised(fname, f.arity, f.memo_limit, f.uncached)
 end
 
 function api.clear_erp()

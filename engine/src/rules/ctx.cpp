@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "model/currency.hpp"
 #include "model/directory.hpp"
@@ -214,20 +215,34 @@ int currency_digits(lua_State* L) {
 }  // namespace ctx_api
 
 void Evaluator::Impl::push_erp(lua_State* L) {
-  const luaL_Reg fns[] = {{"account", erp_account},
-                          {"vendor_by_code", erp_vendor_by_code},
-                          {"vendor_by_external_id", erp_vendor_by_external_id},
-                          {"vendor_by_tax_number", erp_vendor_by_tax_number},
-                          {"tax_code", erp_tax_code},
-                          {"dimension_value", erp_dimension_value},
-                          {"period_open", erp_period_open},
-                          {"next_open_date", erp_next_open_date},
-                          {nullptr, nullptr}};
-  lua_newtable(L);
-  for (const luaL_Reg* f = fns; f->name; ++f) {
+  // Each look-up with its arity and the size of its memo's generations (ctx.lua): date answers
+  // are a boolean or a date string, a small fraction of a record.
+  struct Function {
+    const char* name;
+    lua_CFunction uncached;
+    int arity;
+    int memo_limit;
+  };
+  const int records = erp_cache_limit(), dates = erp_date_cache_limit();
+  const Function fns[] = {{"account", erp_account, 1, records},
+                          {"vendor_by_code", erp_vendor_by_code, 1, records},
+                          {"vendor_by_external_id", erp_vendor_by_external_id, 1, records},
+                          {"vendor_by_tax_number", erp_vendor_by_tax_number, 1, records},
+                          {"tax_code", erp_tax_code, 1, records},
+                          {"dimension_value", erp_dimension_value, 2, records},
+                          {"period_open", erp_period_open, 1, dates},
+                          {"next_open_date", erp_next_open_date, 1, dates}};
+  lua_createtable(L, 0, static_cast<int>(std::size(fns)));
+  for (const Function& f : fns) {
+    lua_createtable(L, 0, 3);
     lua_pushlightuserdata(L, this);
-    lua_pushcclosure(L, f->func, 1);
-    lua_setfield(L, -2, f->name);
+    lua_pushcclosure(L, f.uncached, 1);
+    lua_setfield(L, -2, "uncached");
+    lua_pushinteger(L, f.arity);
+    lua_setfield(L, -2, "arity");
+    lua_pushinteger(L, f.memo_limit);
+    lua_setfield(L, -2, "memo_limit");
+    lua_setfield(L, -2, f.name);
   }
 }
 

@@ -76,10 +76,6 @@ Status Evaluator::Impl::build() {
   lua_pushlightuserdata(L, this);
   lua_pushcclosure(L, ctx_api::record, 1);
   lua_setfield(L, -2, "record");
-  lua_pushinteger(L, erp_cache_limit());
-  lua_setfield(L, -2, "cache_limit");
-  lua_pushinteger(L, erp_date_cache_limit());
-  lua_setfield(L, -2, "date_cache_limit");
   run_host_lua(L, "ctx.lua", 1);
   const int ctx_api_table = lua_gettop(L);
   lua_getfield(L, ctx_api_table, "clear_erp");
