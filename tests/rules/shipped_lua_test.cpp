@@ -39,3 +39,58 @@ return {
   INFO(o.failure.message);
   CHECK(o.status == rules::OutcomeStatus::decided);
 }
+
+TEST_CASE("lb.date refuses impossible dates: months past 12, days past the month's end", "[rules][lua]") {
+  test::TempDir dir;
+  test::Harness h(test::write_pack(dir, "dates", {{"rules.lua", R"lua(
+local function refused(f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then error("accepted " .. table.concat({...}, ", "), 2) end
+  if not err:find("no such date", 1, true) then error("unexpected error: " .. err, 2) end
+end
+return {
+  bookkeeping_method = function(item, ctx)
+    local d = ctx.date
+    refused(d.add_days, "2025-02-30", 1); refused(d.add_days, "2025-02-29", 1); refused(d.add_days, "2025-13-01", 1)
+    refused(d.add_days, "2025-00-10", 1); refused(d.add_days, "2025-04-31", 1); refused(d.add_days, "2025-01-00", 1)
+    refused(d.day, "2025-02-30T10:00:00Z"); refused(d.day, "2023-02-29"); refused(d.days_between, "2025-06-31", "2025-07-01")
+    refused(d.month, "2025-13-01"); refused(d.last_of_month, "2025-09-31"); refused(d.parse, "2025-11-31")
+    assert(d.add_days("2024-02-29", 1) == "2024-03-01"); assert(d.day("2000-02-29T00:00:00Z") == "2000-02-29")
+    assert(d.day("2025-12-31") == "2025-12-31"); assert(d.add_days("2025-04-30", 1) == "2025-05-01")
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+})lua"}}));
+  const auto o = h.evaluator->evaluate(test::load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
+TEST_CASE("an error raised inside shipped code names the rule's file:line that called it", "[rules][lua]") {
+  test::TempDir dir;
+  const auto failure_of = [&](const std::string& name, const std::string& call) {
+    test::Harness h(test::write_pack(dir, name, {{"rules.lua", "local M = {}\n"
+                                                               "function M.bookkeeping_method() return 'journal' end\n"
+                                                               "function M.counter_account() return '1810' end\n"
+                                                               "function M.account(line, item, ctx)\n"
+                                                               "  " + call + "\n"
+                                                               "  return '6800'\n"
+                                                               "end\n"
+                                                               "return M\n"}}));
+    const auto o = h.evaluator->evaluate(test::load_item("card_purchase_journal.json"));
+    REQUIRE(o.status == rules::OutcomeStatus::failed);
+    return o.failure.message;
+  };
+  // A C function behind a ctx.lua wrapper, a C function behind lb/money.lua two calls deep, and
+  // lb/date.lua's own check.
+  CHECK(failure_of("e1", "ctx.erp.period_open('15/01/2025')") ==
+        "hook 'account' (line 1) failed: e1/rules.lua:5: ctx.erp.period_open: expected a date YYYY-MM-DD, got "
+        "'15/01/2025'");
+  CHECK_THAT(failure_of("e2", "ctx.money.format(100, 'ABC')"),
+             Catch::StartsWith("hook 'account' (line 1) failed: e2/rules.lua:5: ") && Catch::Contains("'ABC'"));
+  CHECK_THAT(failure_of("e3", "ctx.date.add_days('2025-02-30', 1)"),
+             Catch::StartsWith("hook 'account' (line 1) failed: e3/rules.lua:5: date.add_days: no such date"));
+  // Errors a rule raises itself keep their own position.
+  CHECK(failure_of("e4", "error('stop here')") == "hook 'account' (line 1) failed: e4/rules.lua:5: stop here");
+}

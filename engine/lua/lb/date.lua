@@ -3,11 +3,21 @@
 -- compare correctly as strings. today() is the run's frozen clock, in UTC.
 local date = {}
 
+local function days_in_month(y, m)
+  if m == 2 then return (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28 end
+  return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
+end
+
 local function check(d, fname)
   if type(d) ~= "string" then error("date." .. fname .. ": expected a date string, got " .. type(d), 3) end
   local y, m, dd = d:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)")
   if not y then error("date." .. fname .. ": expected YYYY-MM-DD, got '" .. d .. "'", 3) end
-  return tonumber(y), tonumber(m), tonumber(dd)
+  y, m, dd = tonumber(y), tonumber(m), tonumber(dd)
+  -- Arithmetic would carry 2025-02-30 into March: a date that does not exist is an error.
+  if m < 1 or m > 12 or dd < 1 or dd > days_in_month(y, m) then
+    error("date." .. fname .. ": no such date '" .. d:sub(1, 10) .. "'", 3)
+  end
+  return y, m, dd
 end
 
 -- Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's days_from_civil).
@@ -39,7 +49,7 @@ local function format(y, m, d) return string.format("%04d-%02d-%02d", y, m, d) e
 
 local byte = string.byte
 
--- True when d starts with YYYY-MM-DD (digits and dashes; range checks are check()'s).
+-- True when d starts with YYYY-MM-DD (digits and dashes; the ranges are checked by the caller).
 local function iso_prefix(d)
   if type(d) ~= "string" or #d < 10 or byte(d, 5) ~= 45 or byte(d, 8) ~= 45 then return false end
   for i = 1, 10 do
@@ -57,7 +67,9 @@ function date.day(d)
   if iso_prefix(d) then
     local m = (byte(d, 6) - 48) * 10 + byte(d, 7) - 48
     local dd = (byte(d, 9) - 48) * 10 + byte(d, 10) - 48
-    if m >= 1 and m <= 12 and dd >= 1 and dd <= 31 then return d:sub(1, 10) end
+    if m >= 1 and m <= 12 and dd >= 1 and (dd <= 28 or dd <= days_in_month(tonumber(d:sub(1, 4)), m)) then
+      return d:sub(1, 10)
+    end
   end
   return format(check(d, "day"))
 end

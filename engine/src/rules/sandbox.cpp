@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <ctime>
 #include <memory>
 #include <new>
@@ -56,10 +57,51 @@ std::string innermost_position(lua_State* L) {
   return {};
 }
 
+// Shipped chunks (engine/lua): the host's own and the lb library rule authors call. Their
+// chunk names are "@prelude.lua", "@lb/money.lua", ...; a pack's are "@<pack>/<file>".
+bool is_shipped_chunk(std::string_view name) {
+  if (name.starts_with("@")) name.remove_prefix(1);
+  return name == "prelude.lua" || name == "views.lua" || name == "ctx.lua" || name.starts_with("lb/");
+}
+
+// The innermost frame of the pack's own code: where a rule called the shipped code that failed.
+std::string innermost_rule_position(lua_State* L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); ++level) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && !is_shipped_chunk(ar.source))
+      return fmt::format("{}:{}", ar.short_src, ar.currentline);
+  }
+  return {};
+}
+
+// When `message` starts with a position in a shipped chunk ("ctx.lua:106: "), the length of
+// that prefix; else 0.
+size_t shipped_position_length(std::string_view message) {
+  const auto lua = message.find(".lua:");
+  if (lua == std::string_view::npos || !is_shipped_chunk(message.substr(0, lua + 4))) return 0;
+  size_t i = lua + 5;
+  while (i < message.size() && std::isdigit(static_cast<unsigned char>(message[i]))) ++i;
+  if (i == lua + 5 || message.substr(i, 2) != ": ") return 0;
+  return i + 2;
+}
+
 // Message handler for every protected call. Errors can be any value; only strings (and numbers)
-// are shown as they are. Nothing here calls a metamethod (a hostile __tostring could loop).
+// are shown as they are, but for one thing: an error raised inside shipped code (a ctx.erp
+// argument check, lb.money's unknown currency) names the rule's line that made the call, not a
+// line of the engine's Lua the author never wrote. Nothing here calls a metamethod (a hostile
+// __tostring could loop).
 int message_handler(lua_State* L) {
-  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) return 1;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    size_t len = 0;
+    const char* s = lua_tolstring(L, 1, &len);
+    const std::string_view message(s, len);
+    if (const size_t prefix = shipped_position_length(message)) {
+      const std::string where = innermost_rule_position(L);
+      if (!where.empty()) lua_pushstring(L, fmt::format("{}: {}", where, message.substr(prefix)).c_str());
+    }
+    return 1;
+  }
+  if (lua_type(L, 1) == LUA_TNUMBER) return 1;
   std::string text;
   if (lua_type(L, 1) == LUA_TTABLE) {
     lua_pushstring(L, "message");
@@ -70,7 +112,8 @@ int message_handler(lua_State* L) {
   } else {
     text = fmt::format("error object is a {} value", luaL_typename(L, 1));
   }
-  const std::string where = innermost_position(L);
+  std::string where = innermost_rule_position(L);
+  if (where.empty()) where = innermost_position(L);
   lua_pushstring(L, where.empty() ? text.c_str() : (where + ": " + text).c_str());
   return 1;
 }
