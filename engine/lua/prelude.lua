@@ -28,9 +28,17 @@ end
 
 -- Shared by every proxy (they find their contents in `frozen`), so a frozen table costs one
 -- proxy and one small metatable, not three closures.
+-- pairs/ipairs hand the script the proxy as their state, never the contents: `local _, raw =
+-- pairs(t)` must not give a table the script could write to. (The values are proxies already.)
 local function frozen_len(p) return #frozen[p] end
-local function frozen_pairs(p) return next, frozen[p], nil end
-local function frozen_ipairs(p) return ipairs(frozen[p]) end
+local function frozen_next(p, k) return next(frozen[p], k) end
+local function frozen_pairs(p) return frozen_next, p, nil end
+local function frozen_inext(p, i)
+  i = i + 1
+  local v = frozen[p][i]
+  if v ~= nil then return i, v end
+end
+local function frozen_ipairs(p) return frozen_inext, p, 0 end
 
 local function freeze(t)
   if frozen[t] then return t end

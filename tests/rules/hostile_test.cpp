@@ -126,6 +126,51 @@ TEST_CASE("shared globals and ctx are read-only", "[hostile]") {
   check_contained("viewid", "item.lb_view_id = 1", "attempt to write to constant location");
 }
 
+TEST_CASE("pairs and ipairs over a read-only table hand out nothing writable", "[hostile]") {
+  // The state pairs()/ipairs() return, and every value they yield, is read-only too: the real
+  // contents never reach a script (found by a red-team review: `local _, raw = pairs(t)`).
+  check_contained("pairsstate", "local _, raw = pairs(ctx.settings); raw.wallet = '9999'",
+                  "attempt to modify a read-only table (field 'wallet')");
+  check_contained("pairsstr", "local _, raw = pairs(string); raw.sub = print",
+                  "attempt to modify a read-only table (field 'sub')");
+  check_contained("ipairsstate", "local _, raw = ipairs(math); raw[1] = 1", "attempt to modify a read-only table");
+  check_contained("pairsnext", "local f, raw = pairs(ctx); local _, v = f(raw, nil); rawset(raw, 'x', 1)",
+                  "bad argument #1 to 'rawset' (table is read-only)");
+  check_contained("pairserp", "for k, v in pairs(ctx.erp) do if type(v) == 'table' then v.x = 1 end end\n"
+                  "local _, raw = pairs(ctx.erp); raw.account = print",
+                  "attempt to modify a read-only table (field 'account')");
+}
+
+TEST_CASE("iterating a read-only table still reads like a plain one", "[hostile]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "iter", {{"rules.lua", R"lua(
+local M = {}
+function M.bookkeeping_method(item, ctx)
+  local keys, sum = {}, 0
+  for k, v in pairs(ctx.settings.accounts) do keys[#keys + 1] = k .. "=" .. v end
+  table.sort(keys)
+  assert(table.concat(keys, ",") == "a=1,b=2", table.concat(keys, ","))
+  for i, v in ipairs(ctx.settings.list) do sum = sum + i * v end
+  assert(sum == 1 * 10 + 2 * 20 + 3 * 30, sum)
+  local n = 0
+  for _, nested in pairs(ctx.settings) do if type(nested) == "table" then n = n + 1 end end
+  assert(n == 2)
+  local f, s, k = pairs(ctx.settings.accounts)
+  local k1 = f(s, k)
+  assert(k1 == "a" or k1 == "b")
+  return "journal"
+end
+function M.counter_account() return "1810" end
+function M.account() return "6800" end
+return M
+)lua"},
+                                              {"pack.toml", "name = \"iter\"\n[settings]\nlist = [10, 20, 30]\n"
+                                                            "[settings.accounts]\na = \"1\"\nb = \"2\"\n"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(o.failure.message);
+  CHECK(o.status == rules::OutcomeStatus::decided);
+}
+
 TEST_CASE("a pack's globals never leak into another pack or the shared environment", "[hostile]") {
   TempDir dir;
   write_pack(dir, "base", {{"rules.lua", R"lua(
