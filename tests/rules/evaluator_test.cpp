@@ -487,6 +487,41 @@ return {
   CHECK_THAT(text, Catch::Contains("outcome: decided"));
 }
 
+TEST_CASE("text a script hands the engine is bounded per message and per item", "[rules]") {
+  // Warnings, failure messages and prints live in the outcome, outside the pack's memory cap
+  // (a red-team pack wrote 2 GB of warnings for one item).
+  TempDir dir;
+  Harness h(write_pack(dir, "loud", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    local long = ("ø"):rep(5000)
+    for _ = 1, 1000 do ctx.warn(long) end
+    for _ = 1, 1000 do print(long) end
+    if item.type == "fee" then ctx.fail("unexpected_failure", long) end
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"), true);
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  REQUIRE(o.warnings.size() == 101);
+  CHECK(o.warnings[0].size() <= 2000);
+  CHECK(o.warnings[0].ends_with("…"));
+  CHECK(o.warnings[0].starts_with("øøø"));
+  // Cut at a character boundary: the text before the ellipsis is whole two-byte characters.
+  CHECK((o.warnings[0].size() - std::string("…").size()) % 2 == 0);
+  CHECK(o.warnings[100] == "ctx.warn: more than 100 warnings for this item; the rest are left out");
+  REQUIRE(o.trace->steps[0].prints.size() == 101);
+  CHECK(o.trace->steps[0].prints[0].size() <= 2000);
+  CHECK(o.trace->steps[0].prints[100] == "print: more than 100 lines in this call; the rest are left out");
+  const auto fee = h.evaluator->evaluate(load_item("fee_interest.json"));
+  REQUIRE(fee.status == rules::OutcomeStatus::failed);
+  CHECK(fee.failure.message.size() <= 2000);
+  CHECK(fee.failure.message.ends_with("…"));
+}
+
 TEST_CASE("shared data stays read-only but reads like plain tables", "[rules]") {
   TempDir dir;
   Harness h(write_pack(dir, "shared", {{"pack.toml", R"(name = "shared"

@@ -133,6 +133,16 @@ int erp_next_open_date(lua_State* L) {
 
 }  // namespace
 
+std::string bounded_text(std::string_view text) {
+  if (text.size() <= kMaxMessageBytes) return std::string(text);
+  static constexpr std::string_view kEllipsis = "…";
+  size_t cut = kMaxMessageBytes - kEllipsis.size();
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  std::string out(text.substr(0, cut));
+  out += kEllipsis;
+  return out;
+}
+
 namespace ctx_api {
 
 int fail(lua_State* L) {
@@ -145,7 +155,7 @@ int fail(lua_State* L) {
     for (auto k : model::kItemFailureReasonTypes) known += (known.empty() ? "" : ", ") + std::string(k);
     return luaL_error(L, "ctx.fail: unknown failure type '%s' (Pleo's types: %s)", type, known.c_str());
   }
-  impl.fail(type, std::string(message, len));
+  impl.fail(type, bounded_text(std::string_view(message, len)));
   if (TraceStep* s = impl.step()) s->lookups.push_back({fmt::format("ctx.fail(\"{}\")", type), "null"});
   luaL_where(L, 1);
   lua_pushfstring(L, "ctx.fail(%s): %s", type, message);
@@ -157,8 +167,13 @@ int warn(lua_State* L) {
   auto& impl = Evaluator::Impl::of(L);
   size_t len = 0;
   const char* message = luaL_checklstring(L, 1, &len);
-  impl.outcome->warnings.emplace_back(message, len);
-  if (TraceStep* s = impl.step()) s->warnings.emplace_back(message, len);
+  auto& warnings = impl.outcome->warnings;
+  if (warnings.size() > kMaxWarnings) return 0;
+  std::string text = warnings.size() < kMaxWarnings
+                         ? bounded_text(std::string_view(message, len))
+                         : fmt::format("ctx.warn: more than {} warnings for this item; the rest are left out", kMaxWarnings);
+  if (TraceStep* s = impl.step()) s->warnings.push_back(text);
+  warnings.push_back(std::move(text));
   return 0;
 }
 

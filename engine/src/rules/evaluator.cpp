@@ -35,8 +35,13 @@ Status Evaluator::Impl::build() {
   decided_set = 0;
   sandbox->set_now(options.now);
   sandbox->on_print = [this](const std::string& text) {
-    if (TraceStep* s = step()) s->prints.push_back(text);
-    else spdlog::debug("print from rule pack '{}': {}", pack->name(), text);
+    if (TraceStep* s = step()) {
+      if (s->prints.size() < kMaxPrints) s->prints.push_back(bounded_text(text));
+      else if (s->prints.size() == kMaxPrints)
+        s->prints.push_back(fmt::format("print: more than {} lines in this call; the rest are left out", kMaxPrints));
+    } else {
+      spdlog::debug("print from rule pack '{}': {}", pack->name(), bounded_text(text));
+    }
   };
   lua_State* L = sandbox->L();
   const auto& levels = pack->levels();

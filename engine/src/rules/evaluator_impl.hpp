@@ -140,6 +140,15 @@ struct Evaluator::Impl : ReadRecorder {
 };
 
 // The ctx functions (ctx.cpp): C closures whose upvalue 1 is the Impl.
+// Text a script hands the engine (ctx.warn and ctx.fail messages, print) lives outside the
+// pack's memory cap, in the outcome and the trace, so it is bounded: each message to
+// kMaxMessageBytes (cut at a character boundary, ending in "…"), each item to kMaxWarnings
+// warnings and each hook call to kMaxPrints printed lines.
+constexpr size_t kMaxMessageBytes = 2000;
+constexpr size_t kMaxWarnings = 100;
+constexpr size_t kMaxPrints = 100;
+std::string bounded_text(std::string_view text);
+
 namespace ctx_api {
 int fail(lua_State* L);
 int warn(lua_State* L);
