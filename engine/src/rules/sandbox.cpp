@@ -250,19 +250,47 @@ Sandbox& Sandbox::of(lua_State* L) {
 class SmallBlocks {
  public:
   static constexpr std::size_t kLargest = 256;
+  static constexpr std::size_t kChunk = 64 * 1024;
 
-  void* take(std::size_t size) {
+  // What the lists hold: every block ever carved, free ones included. (The rest of a chunk is
+  // not touched yet, so the system has not given it.)
+  std::size_t held() const { return carved_; }
+
+  // What take(size) would carve: 0 when a free block serves it.
+  std::size_t carving(std::size_t size) const {
+    const std::size_t c = class_of(size);
+    if (free_[c] || (left_ < c * kGrain && larger_free(c) != 0)) return 0;
+    return c * kGrain;
+  }
+
+  // A free block of the size's class, or nullptr: nothing new is held.
+  void* take_free(std::size_t size) {
     void*& head = free_[class_of(size)];
-    if (head) {
-      void* block = head;
+    void* block = head;
+    if (block) {
       head = *static_cast<void**>(block);
       // Freed blocks go cold before they are handed out again: reading the next one's link is
       // the allocation's cache miss. Fetching it now overlaps that miss with the work the
       // caller does before it allocates again (take: 4.6% of the benchmark's time -> 1%).
       __builtin_prefetch(head, 1);
-      return block;
     }
-    return carve(class_of(size) * kGrain);
+    return block;
+  }
+
+  void* take(std::size_t size) {
+    if (void* block = take_free(size)) return block;
+    const std::size_t c = class_of(size);
+    if (left_ < c * kGrain) {
+      // Rather than a new chunk, a free block of a larger class: freed, it joins this class's
+      // list. Every carved byte counts against the cap, so scattering a state's memory over
+      // size classes it no longer uses would make a small-cap pack fail early.
+      if (const std::size_t larger = larger_free(c)) {
+        void* block = free_[larger];
+        free_[larger] = *static_cast<void**>(block);
+        return block;
+      }
+    }
+    return carve(c * kGrain);
   }
 
   void give(void* block, std::size_t size) {
@@ -275,7 +303,13 @@ class SmallBlocks {
 
  private:
   static constexpr std::size_t kGrain = 8;  // LuaJIT aligns its objects to 8 bytes
-  static constexpr std::size_t kChunk = 64 * 1024;
+
+  // The smallest class above `c` with a free block, or 0.
+  std::size_t larger_free(std::size_t c) const {
+    for (std::size_t k = c + 1; k < free_.size(); ++k)
+      if (free_[k]) return k;
+    return 0;
+  }
 
   void* carve(std::size_t size) {
     if (left_ < size) {
@@ -288,6 +322,7 @@ class SmallBlocks {
     void* block = next_;
     next_ += size;
     left_ -= size;
+    carved_ += size;
     return block;
   }
 
@@ -295,6 +330,7 @@ class SmallBlocks {
   std::vector<std::unique_ptr<std::byte[]>> chunks_;
   std::byte* next_ = nullptr;
   std::size_t left_ = 0;
+  std::size_t carved_ = 0;
 };
 
 // The state's allocator, from its first object to lua_close(): counts what the state holds and
@@ -303,23 +339,36 @@ class SmallBlocks {
 // only releases it when it is the state's allocator.)
 void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
   auto* sb = static_cast<Sandbox*>(ud);
-  if (nsize > osize && sb->enforce_cap_ && sb->used_ - osize + nsize > sb->limits_.memory_bytes) {
+  SmallBlocks& small = *sb->small_;
+  const bool was_small = ptr && osize <= SmallBlocks::kLargest;
+  const bool is_small = nsize > 0 && nsize <= SmallBlocks::kLargest;
+  // Most calls: a new small object from its free list, or a small object freed; neither
+  // changes what the state holds.
+  if (!ptr && is_small) {
+    if (void* block = small.take_free(nsize)) return block;
+  } else if (nsize == 0 && was_small) {
+    small.give(ptr, osize);
+    return nullptr;
+  }
+  if (was_small && is_small && SmallBlocks::class_of(osize) == SmallBlocks::class_of(nsize)) return ptr;
+  // The cap counts what the state holds from the system: C-library blocks by their size, small
+  // blocks by what was carved for them. A freed small block stays on its size class's list, so
+  // it still counts (counting live bytes let a script that filled one size class after another
+  // hold twelve times its cap). Lua expects a shrink never to fail: only growth is refused.
+  const std::size_t gained = is_small ? small.carving(nsize) : nsize;
+  const std::size_t released = ptr && !was_small ? osize : 0;
+  if (nsize > osize && sb->enforce_cap_ && sb->used_ + gained > sb->limits_.memory_bytes + released) {
     // Refused allocations raise "not enough memory" in the script. The breach is remembered,
     // so a script that catches that error with pcall still fails the item.
     sb->memory_refused_ = true;
     return nullptr;
   }
-  SmallBlocks& small = *sb->small_;
-  const bool was_small = ptr && osize <= SmallBlocks::kLargest;
-  const bool is_small = nsize > 0 && nsize <= SmallBlocks::kLargest;
   void* p = nullptr;
   if (nsize == 0) {
     if (was_small) small.give(ptr, osize);
     else std::free(ptr);
   } else if (!ptr) {
     p = is_small ? small.take(nsize) : std::malloc(nsize);
-  } else if (was_small && is_small && SmallBlocks::class_of(osize) == SmallBlocks::class_of(nsize)) {
-    p = ptr;
   } else if (!was_small && !is_small) {
     p = std::realloc(ptr, nsize);
   } else {  // between small blocks and the C library
@@ -329,7 +378,7 @@ void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsiz
     if (was_small) small.give(ptr, osize);
     else std::free(ptr);
   }
-  if (p || nsize == 0) sb->used_ = sb->used_ - osize + nsize;
+  if (p || nsize == 0) sb->used_ = sb->used_ + gained - released;
   return p;
 }
 
@@ -357,6 +406,11 @@ Sandbox::Sandbox(const Limits& limits) : limits_(limits), small_(std::make_uniqu
   // per call would allocate a closure per hook call.
   lua_pushcfunction(L_, message_handler);
   install_environment();
+  // LuaJIT starts a collection when the heap has doubled since the last one, garbage that
+  // counts against the cap until then. A small cap gets a collector that starts when the heap
+  // has grown by half: a 1 MiB pack whose hook churns through a few hundred ERP records a call
+  // otherwise reached its cap in the middle of a call on garbage alone.
+  if (limits_.memory_bytes < (16u << 20)) lua_gc(L_, LUA_GCSETPAUSE, 150);
 }
 
 Sandbox::~Sandbox() {

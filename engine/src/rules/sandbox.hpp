@@ -84,7 +84,7 @@ class Sandbox {
   lua_State* L_ = nullptr;
   std::unique_ptr<SmallBlocks> small_;  // members outlive ~Sandbox()'s body, which closes L_
   std::unique_ptr<BudgetSlot> budget_;
-  std::size_t used_ = 0;
+  std::size_t used_ = 0;  // held from the system (Sandbox::allocate)
   std::size_t after_collect_ = 0;  // used_ after the last full collection collect_if_near_cap made
   bool enforce_cap_ = false;
   bool memory_refused_ = false;
