@@ -446,7 +446,7 @@ function text.iequals(a, b) end
 -- A hook no parent defines raises "ctx.base.<hook>: no parent pack defines '<hook>'".
 ---@class BaseHooks
 ---@field validate fun(item: Item)
----@field bookkeeping_method fun(item: Item): MethodDecision only the first result comes back
+---@field bookkeeping_method fun(item: Item): MethodDecision, string? every result comes back ("skip", reason)
 ---@field direction fun(item: Item): Direction
 ---@field vendor fun(item: Item): string|ErpVendor|nil
 ---@field counter_account fun(item: Item): string
