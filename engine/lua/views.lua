@@ -151,7 +151,10 @@ end
 function mt.__len(v)
   local i, kind = unpack_id(v)
   if not live(i) then error(stale(kind), 2) end
-  if IS_LIST[kind] or IS_MAP[kind] then return A.node[i].count end
+  if IS_LIST[kind] or IS_MAP[kind] then
+    if A.tracing ~= 0 then record(i, false) end
+    return A.node[i].count
+  end
   return 0
 end
 

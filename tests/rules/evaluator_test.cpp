@@ -487,6 +487,38 @@ return {
   CHECK_THAT(text, Catch::Contains("outcome: decided"));
 }
 
+TEST_CASE("the trace shows reads of objects and lists, and their lengths, not only of values", "[rules]") {
+  // A presence check (item.team ~= nil) or a count (#item.files) decides as much as a value
+  // does. An object read right before a field of it is folded into that field's read.
+  TempDir dir;
+  Harness h(write_pack(dir, "shapes", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    if item.team ~= nil then ctx.warn("has team") end
+    if #item.files > 0 then ctx.warn("has files") end
+    for _, l in ipairs(item.accountingEntryLines) do local _ = l end
+    local name = item.supplier.name
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"), true);
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  std::vector<std::string> reads;
+  for (const auto& r : o.trace->steps[0].reads) reads.push_back(r.path + " = " + r.value);
+  CHECK(reads == std::vector<std::string>{
+                     "item.team = \"{…}\"",
+                     "item.files = \"[…]\"",
+                     "#item.files = 1",
+                     "item.accountingEntryLines[1] = \"{…}\"",
+                     "item.supplier.name = \"Target\"",
+                 });
+  const std::string text = rules::render_trace_text(o);
+  CHECK_THAT(text, Catch::Contains("read   #item.files = 1"));
+}
+
 TEST_CASE("text a script hands the engine is bounded per message and per item", "[rules]") {
   // Warnings, failure messages and prints live in the outcome, outside the pack's memory cap
   // (a red-team pack wrote 2 GB of warnings for one item).

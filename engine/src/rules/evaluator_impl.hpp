@@ -87,7 +87,19 @@ struct Evaluator::Impl : ReadRecorder {
     return &outcome->trace->steps[step_stack.back()];
   }
   void read(std::string_view path, std::string_view value) override {
-    if (TraceStep* s = step()) s->reads.push_back({std::string(path), std::string(value)});
+    TraceStep* s = step();
+    if (!s) return;
+    // `item.supplier.name` reads item.supplier first: one line for both. An object or list read
+    // alone (item.team ~= nil) stays. The same read twice in a row is shown once.
+    if (!s->reads.empty()) {
+      const TraceRead& last = s->reads.back();
+      if (last.path == path && last.value == value) return;
+      const bool last_is_shape = last.value == "\"{…}\"" || last.value == "\"[…]\"";
+      if (last_is_shape && path.size() > last.path.size() && path.starts_with(last.path) &&
+          (path[last.path.size()] == '.' || path[last.path.size()] == '['))
+        s->reads.pop_back();
+    }
+    s->reads.push_back({std::string(path), std::string(value)});
   }
   // `describe` renders the call ("ctx.erp.account(\"6800\")"); only run while tracing.
   template <typename Describe>

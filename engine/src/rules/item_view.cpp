@@ -381,7 +381,8 @@ void ItemViews::unbind() {
   recorder_ = nullptr;
 }
 
-// record(node, key): while tracing, the read of field `key` (or element `key`) of `node`.
+// record(node, key): while tracing, the read of field `key` (or element `key`) of `node`;
+// record(node, false): the read of its length (#list).
 int ItemViews::record(lua_State* L) {
   ItemViews& v = views_of(L);
   const auto n = static_cast<size_t>(lua_tointeger(L, 1));
@@ -389,6 +390,10 @@ int ItemViews::record(lua_State* L) {
   const lb_view_node& node = v.nodes_[n];
   const KindInfo& k = info(static_cast<Kind>(node.kind));
   std::string path = v.paths_[n];
+  if (lua_type(L, 2) == LUA_TBOOLEAN) {
+    v.recorder_->read("#" + path, std::to_string(node.count));
+    return 0;
+  }
   const lb_view_slot* slot = nullptr;
   if (lua_type(L, 2) == LUA_TNUMBER) {
     const auto i = static_cast<int32_t>(lua_tointeger(L, 2));
@@ -418,7 +423,12 @@ int ItemViews::record(lua_State* L) {
     case kViewNumber: JsonWriter(value).value(slot->num); break;
     case kViewBoolean: value = slot->num != 0 ? "true" : "false"; break;
     case kViewNil: value = "null"; break;
-    default: return 0;  // views are not reads; what is read through them is
+    default: {
+      // An object or a list: shown by its shape (a read of a field of it follows, and the
+      // recorder folds this one into it; alone, it was a presence check).
+      const Kind kind = static_cast<Kind>(slot->tag == kViewNode ? v.nodes_[static_cast<size_t>(slot->len)].kind : slot->len);
+      value = info(kind).shape == Shape::object ? "\"{…}\"" : "\"[…]\"";
+    }
   }
   v.recorder_->read(path, value);
   return 0;
