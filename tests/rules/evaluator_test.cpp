@@ -231,6 +231,27 @@ return {
   CHECK_THAT(fee.failure.message, Catch::Contains("failing/rules.lua:10: ctx.fail: unknown failure type 'not_a_type'"));
 }
 
+TEST_CASE("ctx.fail without a message gives the bookkeeper the failure type's meaning (export spec ExportJobItemFailureReasonType)", "[rules]") {
+  TempDir dir;
+  Harness h(write_pack(dir, "terse", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    if item.type == "fee" then ctx.fail("tax_code_unknown", "   ") end
+    ctx.fail("vendor_unknown")
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  REQUIRE(o.status == rules::OutcomeStatus::failed);
+  CHECK(o.failure.type == "vendor_unknown");
+  CHECK(o.failure.message == "Unknown or invalid vendor account number in the accounting system.");
+  const auto fee = h.evaluator->evaluate(load_item("fee_interest.json"));
+  CHECK(fee.failure.type == "tax_code_unknown");
+  CHECK(fee.failure.message == "Unknown or invalid tax code in the accounting system.");
+}
+
 TEST_CASE("results the engine cannot use fail the item with the hook's file:line", "[rules]") {
   TempDir dir;
   const auto pack = [&](const std::string& name, const std::string& hooks) {

@@ -469,7 +469,7 @@ local Ctx = {}
 -- Fails the item with Pleo's failure type and a message for the user, and stops the hook
 -- (it raises; a pcall around it does not undo the failure). The first ctx.fail of an item wins.
 ---@param type FailureType
----@param message? string shown in Pleo next to the failed item
+---@param message? string shown in Pleo next to the failed item (default: the type's meaning)
 function Ctx.fail(type, message) end
 
 -- Adds a warning to the item's outcome; the item is still booked.

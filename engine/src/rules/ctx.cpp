@@ -143,6 +143,41 @@ std::string bounded_text(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// What the bookkeeper reads in Pleo when a rule gives a failure type and no message: the type's
+// meaning, from the export spec's ExportJobItemFailureReasonType table.
+std::string_view default_failure_message(std::string_view type) {
+  static constexpr std::pair<std::string_view, std::string_view> kMeanings[] = {
+      {"receipt_upload_failure", "The receipt could not be uploaded to the accounting system."},
+      {"receipt_download_failure", "The receipt could not be downloaded from Pleo."},
+      {"receipt_file_size_limit_exceeded", "The receipt file is larger than the accounting system accepts."},
+      {"receipt_conversion_failure", "The receipt could not be converted to a file type the accounting system accepts."},
+      {"unexpected_failure", "An unexpected error occurred."},
+      {"invalid_configuration", "The configuration needed to export this item is invalid."},
+      {"missing_configuration", "The configuration needed to export this item is incomplete."},
+      {"accounting_system_authentication_failure", "The integration could not authenticate with the accounting system."},
+      {"accounting_system_rate_limit", "The accounting system's rate limit stopped the export."},
+      {"accounting_system_unreachable", "The accounting system could not be reached."},
+      {"validation_failure", "The item did not pass validation for export."},
+      {"accounting_system_validation_failure", "The accounting system rejected the item."},
+      {"authorization_failure", "The authorization to the accounting system was revoked or lost."},
+      {"accounting_system_timeout", "The accounting system timed out."},
+      {"vendor_unknown", "Unknown or invalid vendor account number in the accounting system."},
+      {"account_unknown", "Unknown or invalid account number in the accounting system."},
+      {"tax_code_unknown", "Unknown or invalid tax code in the accounting system."},
+      {"tag_unknown", "Unknown or invalid tag in the accounting system."},
+  };
+  static_assert(std::size(kMeanings) == model::kItemFailureReasonTypes.size());
+  for (const auto& [t, meaning] : kMeanings)
+    if (t == type) return meaning;
+  return {};
+}
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+}  // namespace
+
 namespace ctx_api {
 
 int fail(lua_State* L) {
@@ -155,7 +190,8 @@ int fail(lua_State* L) {
     for (auto k : model::kItemFailureReasonTypes) known += (known.empty() ? "" : ", ") + std::string(k);
     return luaL_error(L, "ctx.fail: unknown failure type '%s' (Pleo's types: %s)", type, known.c_str());
   }
-  impl.fail(type, bounded_text(std::string_view(message, len)));
+  const std::string_view given(message, len);
+  impl.fail(type, blank(given) ? std::string(default_failure_message(type)) : bounded_text(given));
   if (TraceStep* s = impl.step()) s->lookups.push_back({fmt::format("ctx.fail(\"{}\")", type), "null"});
   luaL_where(L, 1);
   lua_pushfstring(L, "ctx.fail(%s): %s", type, message);
