@@ -66,13 +66,13 @@ int run(const TestArgs& a) {
   int passed = 0;
   int failed = 0;
   int approved = 0;
-  bool unusable = false;
+  std::vector<std::string> unusable;
   for (const auto& pack : a.packs) {
     auto results = rules::run_pack_fixtures(pack, options);
     if (!results) {
       std::fflush(stdout);
       fmt::print(stderr, "error: {}\n", results.error().message);
-      unusable = true;
+      unusable.push_back(pack);
       continue;
     }
     if (results->empty() && a.filter.empty()) fmt::print(stderr, "warning: {}: no fixtures\n", pack);
@@ -100,8 +100,10 @@ int run(const TestArgs& a) {
     }
   }
   if (approved > 0) fmt::print("{} approved\n", approved);
+  // Counts alone would read as success for a pack whose fixtures never ran.
+  for (const auto& pack : unusable) fmt::print("{} {}: not loaded, no fixture ran\n", style.paint("ERROR", "31"), pack);
   fmt::print("{} passed, {} failed\n", passed, failed);
-  if (unusable) return kExitUsage;
+  if (!unusable.empty()) return kExitUsage;
   return failed > 0 ? kExitFailures : kExitOk;
 }
 
