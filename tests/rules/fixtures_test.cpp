@@ -424,3 +424,16 @@ TEST_CASE("fixtures: unified_diff", "[fixtures]") {
   CHECK(unified_diff("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n", "1\n2\n3\n4\n5\nsix\n7\n8\n9\n10\n11\n12\n") ==
         "--- expected\n+++ actual\n@@ -3,7 +3,7 @@\n 3\n 4\n 5\n-6\n+six\n 7\n 8\n 9\n");
 }
+
+TEST_CASE("fixtures: a misspelt key in an expectation is named", "[fixtures]") {
+  PackCopy copy;
+  const FixtureResult r = run_single(copy, "typo.yaml",
+                                     "item: ../../../pleo/invoice_ap.json\n"
+                                     "directory:\n  vendors: [{code: V1001, name: TestSupplier123, blocked: true}]\n"
+                                     "expect: {warnings: [], status: failed, failur: {type: vendor_unknown}}\n");
+  CHECK_FALSE(r.passed);
+  CHECK(r.error ==
+        "expect: no outcome has a key 'failur' (an outcome has status, failure, reason, method, direction, "
+        "vendor, documents, warnings)");
+  CHECK_FALSE(r.diff.empty());
+}

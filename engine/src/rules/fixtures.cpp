@@ -168,6 +168,20 @@ nlohmann::json unordered(const ordered_json& j) {
   }
 }
 
+// A key no outcome has (a typo like `failur:`) would only show as a line of the diff.
+std::string unknown_outcome_keys(const ordered_json& expected) {
+  static constexpr std::string_view kOutcomeKeys[] = {"status", "failure", "reason", "method", "direction",
+                                                      "vendor", "documents", "warnings"};
+  if (!expected.is_object()) return {};
+  std::string out;
+  for (const auto& [k, v] : expected.items()) {
+    if (std::find(std::begin(kOutcomeKeys), std::end(kOutcomeKeys), k) != std::end(kOutcomeKeys)) continue;
+    out += fmt::format("{}expect: no outcome has a key '{}'", out.empty() ? "" : "\n", k);
+  }
+  if (!out.empty()) out += " (an outcome has status, failure, reason, method, direction, vendor, documents, warnings)";
+  return out;
+}
+
 // The expectation with its keys in the outcome's order, so a diff shows what differs rather
 // than how the author ordered the keys.
 ordered_json aligned(const ordered_json& expected, const ordered_json& actual) {
@@ -373,6 +387,7 @@ class Runner {
     } else {
       const ordered_json expected = yaml_to_json(c.expect, c.file);
       r.passed = unordered(expected) == unordered(actual);
+      if (!r.passed) r.error = unknown_outcome_keys(expected);
       if (!r.passed) {
         r.diff = unified_diff(canonical_yaml(aligned(expected, actual)), canonical_yaml(actual));
         if (r.diff.empty())
