@@ -65,6 +65,14 @@ local function writable(t, fname)
   if frozen[t] then error("bad argument #1 to '" .. fname .. "' (table is read-only)", 3) end
 end
 
+-- The table library takes tables only; an item list is a view (FFI data), which would otherwise
+-- fail as "bad argument #1 to '?' (table expected, got cdata)". `level` is the script's frame.
+local function table_arg(t, fname, level)
+  if type(t) == "table" then return end
+  local got = type(t) == "cdata" and "an item view: copy its elements into a table first" or type(t)
+  error("bad argument #1 to 'table." .. fname .. "' (table expected, got " .. got .. ")", level)
+end
+
 local function copy(t, without)
   local c = {}
   for k, v in pairs(t) do
@@ -90,16 +98,18 @@ end
 
 local sort, concat, maxn = table.sort, table.concat, table.maxn
 local sandbox_unpack = function(t, i, j)
+  table_arg(t, "unpack", 3)
   t = contents(t)
   return unpack(t, i or 1, j or #t)
 end
 local sandbox_table = {
-  concat = function(t, ...) return concat(contents(t), ...) end,
-  maxn = function(t) return maxn(contents(t)) end,
+  concat = function(t, ...) table_arg(t, "concat", 3) return concat(contents(t), ...) end,
+  maxn = function(t) table_arg(t, "maxn", 3) return maxn(contents(t)) end,
   unpack = sandbox_unpack,
-  insert = function(t, ...) writable(t, "insert") return table.insert(t, ...) end,
-  remove = function(t, ...) writable(t, "remove") return table.remove(t, ...) end,
-  sort = guard(function(t, cmp) writable(t, "sort") return sort(t, cmp) end, "table.sort"),
+  insert = function(t, ...) table_arg(t, "insert", 3) writable(t, "insert") return table.insert(t, ...) end,
+  remove = function(t, ...) table_arg(t, "remove", 3) writable(t, "remove") return table.remove(t, ...) end,
+  -- guard() calls this from C: the script is one frame further out.
+  sort = guard(function(t, cmp) table_arg(t, "sort", 4) writable(t, "sort") return sort(t, cmp) end, "table.sort"),
 }
 
 local sandbox_math = copy(math, { random = true, randomseed = true })

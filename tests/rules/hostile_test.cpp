@@ -141,6 +141,16 @@ TEST_CASE("pairs and ipairs over a read-only table hand out nothing writable", "
                   "attempt to modify a read-only table (field 'account')");
 }
 
+TEST_CASE("the table library refuses an item view with a hint, naming the rule's line", "[hostile]") {
+  const std::string hint = "(table expected, got an item view: copy its elements into a table first)";
+  check_contained("viewsort", "table.sort(item.accountingEntryLines)",
+                  "viewsort/rules.lua:8: bad argument #1 to 'table.sort' " + hint);
+  check_contained("viewconcat", "local s = table.concat(item.files, ',')",
+                  "viewconcat/rules.lua:8: bad argument #1 to 'table.concat' " + hint);
+  check_contained("viewinsert", "table.insert(item.files, 1)", "viewinsert/rules.lua:8: bad argument #1 to 'table.insert' " + hint);
+  check_contained("viewunpack", "local a = unpack(item.files)", "viewunpack/rules.lua:8: bad argument #1 to 'table.unpack' " + hint);
+}
+
 TEST_CASE("iterating a read-only table still reads like a plain one", "[hostile]") {
   TempDir dir;
   Harness h(write_pack(dir, "iter", {{"rules.lua", R"lua(
