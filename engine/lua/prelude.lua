@@ -236,6 +236,9 @@ end
 local api = {}
 
 api.freeze = freeze
+-- The host reads hook results without running any of the script's code: it tells a read-only
+-- proxy (whose contents it then reads raw) from any other table with a metatable by this map.
+api.frozen = frozen
 
 -- Loads one pack's rules.lua (if any) in a fresh environment and returns its hook table.
 function api.load_pack(_pack_name, files, chunk_prefix)

@@ -6,12 +6,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <lua.hpp>
 #include <string_view>
 
 #include "model/enums.hpp"
 #include "posting/builder.hpp"
 #include "rules/evaluator_impl.hpp"
+#include "rules/result_text.hpp"
 
 namespace lb::rules {
 
@@ -120,6 +122,12 @@ Status Evaluator::Impl::build() {
     // Loading runs the file's top level: under the same limits as a hook.
     const CallOutcome loaded = sandbox->call(3, 1, "loading " + pl.chunk_prefix + "rules.lua", pl.chunk_prefix + "rules.lua");
     if (loaded.breach != Breach::none) return Error{loaded.message};
+    // Read raw, without running any of the script's code: a metatable's __index here would run
+    // outside the protected call, the CPU budget and the memory cap.
+    if (push_contents(L, -1) == TableKind::foreign)
+      return Error{fmt::format("{}rules.lua returned a table with a metatable; return a plain table of hooks",
+                               pl.chunk_prefix)};
+    lua_replace(L, -2);
     const int hooks = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, hooks) != 0) {
@@ -134,7 +142,8 @@ Status Evaluator::Impl::build() {
       lua_pop(L, 1);
     }
     for (int h = 0; h < kHookCount; ++h) {
-      lua_getfield(L, hooks, kHookNames[static_cast<size_t>(h)]);
+      lua_pushstring(L, kHookNames[static_cast<size_t>(h)]);
+      lua_rawget(L, hooks);
       if (lua_isfunction(L, -1)) {
         lua_Debug ar;
         lua_pushvalue(L, -1);
@@ -300,15 +309,33 @@ void Evaluator::Impl::evaluate(const model::ExportItem& it, Outcome& out, bool t
 // Reads the hook results off the stack and checks them; any misuse fails the item with a
 // message naming the hook, its file:line and what came back.
 void Evaluator::Impl::decide(Outcome& out) {
+  // Results are read raw (lua_rawget, lua_next, lua_objlen): this runs outside the protected
+  // call, the CPU budget and the memory cap, so none of the script's code (a metamethod) may run
+  // here. A table with a metatable is refused, but for the read-only tables ctx hands out
+  // (push_contents), and every string taken from a result is checked (result_text.hpp).
   lua_State* L = sandbox->L();
   const size_t top_level = pack->levels().size() - 1;
+  auto hook_label = [&](int h, int line) {
+    return fmt::format("hook '{}'{} ({})", kHookNames[static_cast<size_t>(h)],
+                       line > 0 ? fmt::format(" (line {})", line) : "",
+                       hook_where(h, resolved[top_level][static_cast<size_t>(h)].from));
+  };
   auto bad_result = [&](int h, int line, const std::string& expected) {
     std::string got;
-    lua_to_json(L, -1, got);
-    const std::string where = hook_where(h, resolved[top_level][static_cast<size_t>(h)].from);
-    fail("unexpected_failure",
-         fmt::format("hook '{}'{} ({}) returned {}; expected {}", kHookNames[static_cast<size_t>(h)],
-                     line > 0 ? fmt::format(" (line {})", line) : "", where, got, expected));
+    lua_to_json(L, -1, got, JsonFor::message);
+    fail("unexpected_failure", fmt::format("{} returned {}; expected {}", hook_label(h, line), got, expected));
+  };
+  // Replaces the result table at -1 by what is read from it: itself, or a read-only table's
+  // contents. Any other metatable fails the item (its metamethods are never run).
+  auto result_table = [&](int h, int line) {
+    if (push_contents(L, -1) == TableKind::foreign) {
+      fail("unexpected_failure",
+           fmt::format("{} returned a table with a metatable; return a plain table (or a read-only table from ctx)",
+                       hook_label(h, line)));
+      return false;
+    }
+    lua_replace(L, -2);
+    return true;
   };
   // A string result, viewed where Lua keeps it (valid while it is on the stack): results are
   // copied once, into the outcome, whose strings keep their capacity from item to item.
@@ -317,6 +344,18 @@ void Evaluator::Impl::decide(Outcome& out) {
     size_t len = 0;
     const char* s = lua_tolstring(L, index, &len);
     return std::string_view(s, len);
+  };
+  // A string result (at -1) checked as text: false (and the item failed) when it is not.
+  auto checked_text = [&](int h, int line, std::string_view s, TextRule rule, const char* expected) {
+    const std::string problem = text_problem(s, rule);
+    if (problem.empty()) return true;
+    bad_result(h, line, fmt::format("{}: it {}", expected, problem));
+    return false;
+  };
+  auto number_text = [](double d) -> std::string {
+    if (std::isnan(d)) return "nan";
+    if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+    return fmt::format("{}", d);
   };
 
   if (resolved[top_level][kValidate].from >= 0) {
@@ -331,11 +370,16 @@ void Evaluator::Impl::decide(Outcome& out) {
     return bad_result(kMethod, 0, "\"journal\", \"accounts_payable\" or \"skip\"");
   }
   if (*method == "skip") {
+    const auto reason = optional_string(-1);
+    if (reason && !checked_text(kMethod, 0, *reason, kDescriptionText, "a skip reason (text) as the 2nd result"))
+      return;
     out.status = OutcomeStatus::skipped;
-    out.skip_reason = optional_string(-1).value_or("skipped by the rule pack");
+    out.skip_reason = reason.value_or("skipped by the rule pack");
     return;
   }
+  // Copied before the results leave the stack: a string off the stack may be collected.
   out.decisions.method = *method;
+  const bool accounts_payable = *method == "accounts_payable";
   lua_pop(L, 2);
 
   // Decision point 28: which way the money goes (the pack's posting matrix, §2.3). A pack
@@ -350,19 +394,23 @@ void Evaluator::Impl::decide(Outcome& out) {
   }
 
   // Decision point 6: the vendor, for accounts payable.
-  if (*method == "accounts_payable") {
+  if (accounts_payable) {
     if (!call(kVendor, 0, 1)) return;
     std::optional<std::string_view> vendor = optional_string(-1);
     if (!vendor && lua_istable(L, -1)) {
-      lua_getfield(L, -1, "code");
+      if (!result_table(kVendor, 0)) return;
+      lua_pushliteral(L, "code");
+      lua_rawget(L, -2);
       vendor = optional_string(-1);
-      lua_pop(L, 1);
+      lua_pop(L, 1);  // the table keeps the code alive
     }
     if (!vendor && lua_isnil(L, -1)) {
       lua_pop(L, 1);
       return fail("vendor_unknown", "No vendor could be resolved for this accounts-payable entry.");
     }
-    if (!vendor || vendor->empty()) return bad_result(kVendor, 0, "a vendor code (string) or a vendor table with a code");
+    constexpr const char* kExpected = "a vendor code (string) or a vendor table with a code";
+    if (!vendor || vendor->empty()) return bad_result(kVendor, 0, kExpected);
+    if (!checked_text(kVendor, 0, *vendor, kCodeText, kExpected)) return;
     out.decisions.vendor = std::string(*vendor);
     lua_pop(L, 1);
   }
@@ -375,15 +423,18 @@ void Evaluator::Impl::decide(Outcome& out) {
                 "The entry has no counter account: no rule chose the wallet, out-of-pocket, payables or clearing account.");
   }
   if (!counter || counter->empty()) return bad_result(kCounter, 0, "an account code (string)");
+  if (!checked_text(kCounter, 0, *counter, kCodeText, "an account code (string)")) return;
   out.decisions.counterAccount = *counter;
   lua_pop(L, 1);
 
   // AP items that also moved wallet money get a payment document on this account (§2.3).
-  if (*method == "accounts_payable" && resolved[top_level][kPayment].from >= 0) {
+  if (accounts_payable && resolved[top_level][kPayment].from >= 0) {
     if (!call(kPayment, 0, 1)) return;
     auto payment = optional_string(-1);
-    if (payment && payment->empty()) return bad_result(kPayment, 0, "nil (no payment) or an account code");
-    if (!payment && !lua_isnil(L, -1)) return bad_result(kPayment, 0, "nil (no payment) or an account code");
+    constexpr const char* kExpected = "nil (no payment) or an account code";
+    if (payment && payment->empty()) return bad_result(kPayment, 0, kExpected);
+    if (!payment && !lua_isnil(L, -1)) return bad_result(kPayment, 0, kExpected);
+    if (payment && !checked_text(kPayment, 0, *payment, kCodeText, kExpected)) return;
     if (payment) out.decisions.paymentAccount = std::string(*payment);
     lua_pop(L, 1);
   }
@@ -406,35 +457,51 @@ void Evaluator::Impl::decide(Outcome& out) {
                   fmt::format("Line {} has no account: no rule mapped it to an account in the accounting system.", line));
     }
     if (!account || account->empty()) return bad_result(kAccount, line, "an account code (string)");
+    if (!checked_text(kAccount, line, *account, kCodeText, "an account code (string)")) return;
     ld.account.assign(*account);
     lua_pop(L, 1);
 
     if (has_tax) {
       if (!call(kTax, line, 1)) return;
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        if (optional_string(-1)->empty()) return bad_result(kTax, line, "nil (no tax), a non-empty tax code, or a tax table");
-        ld.tax = TaxDecision{std::string(*optional_string(-1)), {}, {}, {}, {}};
+      if (const auto code = optional_string(-1)) {
+        constexpr const char* kExpected = "nil (no tax), a non-empty tax code, or a tax table";
+        if (code->empty()) return bad_result(kTax, line, kExpected);
+        if (!checked_text(kTax, line, *code, kCodeText, kExpected)) return;
+        ld.tax = TaxDecision{std::string(*code), {}, {}, {}, {}};
       } else if (lua_istable(L, -1)) {
+        if (!result_table(kTax, line)) return;
         TaxDecision t;
-        push_iterable(L, -1);
-        lua_replace(L, -2);
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
-          const std::string_view key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-          const bool is_string = lua_type(L, -1) == LUA_TSTRING;
-          if (key == "code" && is_string) t.code = lua_tostring(L, -1);
-          else if (key == "type" && is_string) t.type = lua_tostring(L, -1);
-          else if (key == "ingoingTaxAccount" && is_string) t.ingoingTaxAccount = lua_tostring(L, -1);
-          else if (key == "outgoingTaxAccount" && is_string) t.outgoingTaxAccount = lua_tostring(L, -1);
-          else if (key == "rate" && lua_type(L, -1) == LUA_TNUMBER) t.rate = lua_tonumber(L, -1);
-          else if (key == "name" || key == "blocked") {
+          const std::string_view key = optional_string(-2).value_or("?");
+          const auto text = optional_string(-1);
+          std::string problem;  // about the field's value, to follow "field 'key' "
+          auto code_field = [&](auto& into) {
+            problem = text_problem(*text, kCodeText);
+            into = std::string(*text);
+          };
+          if (key == "code" && text) code_field(t.code);
+          else if (key == "type" && text) t.type = std::string(*text);  // one of kTaxTypes, below
+          else if (key == "ingoingTaxAccount" && text) code_field(t.ingoingTaxAccount);
+          else if (key == "outgoingTaxAccount" && text) code_field(t.outgoingTaxAccount);
+          else if (key == "rate" && lua_type(L, -1) == LUA_TNUMBER) {
+            // Domain brief §2.6: a rate is a decimal fraction (0.2 = 20%), as in the directory.
+            const double rate = lua_tonumber(L, -1);
+            if (!(rate >= 0 && rate <= 1))
+              problem = fmt::format("must be a fraction between 0 and 1 (0.25 is 25%), got {}", number_text(rate));
+            t.rate = rate;
+          } else if (key == "name" || key == "blocked") {
             // a ctx.erp.tax_code() record returned as it is: these fields are the ERP's, not decisions
           } else {
+            problem = "is unknown or of the wrong type";
+          }
+          if (!problem.empty()) {
+            const std::string field(key);
             lua_pop(L, 2);
             return bad_result(kTax, line,
                               fmt::format("a tax code or {{code, type, rate, ingoingTaxAccount, outgoingTaxAccount}} "
-                                          "(field '{}' is unknown or of the wrong type)",
-                                          key));
+                                          "(field '{}' {})",
+                                          field, problem));
           }
           lua_pop(L, 1);
         }
@@ -451,15 +518,24 @@ void Evaluator::Impl::decide(Outcome& out) {
     if (has_dims) {
       if (!call(kDimensions, line, 1)) return;
       if (lua_istable(L, -1)) {
-        push_iterable(L, -1);
-        lua_replace(L, -2);
+        if (!result_table(kDimensions, line)) return;
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
-          if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+          const auto code = optional_string(-2);
+          const auto value = optional_string(-1);
+          std::string problem;
+          if (!code || !value) problem = "codes and values must be strings";
+          else if (code->empty() || value->empty()) problem = "a dimension code or value is empty";
+          else if (ld.dimensions.size() == kMaxDimensions)
+            problem = fmt::format("more than {} dimensions", kMaxDimensions);
+          else if (auto c = text_problem(*code, kCodeText); !c.empty()) problem = "a dimension code " + c;
+          else if (auto v = text_problem(*value, kCodeText); !v.empty()) problem = "a dimension value " + v;
+          if (!problem.empty()) {
             lua_pop(L, 2);
-            return bad_result(kDimensions, line, "a table of dimension code -> value code (strings)");
+            return bad_result(kDimensions, line,
+                              "a table of dimension code -> value code (strings); " + problem);
           }
-          ld.dimensions.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
+          ld.dimensions.emplace_back(*code, *value);
           lua_pop(L, 1);
         }
         std::sort(ld.dimensions.begin(), ld.dimensions.end());
@@ -483,36 +559,40 @@ void Evaluator::Impl::decide(Outcome& out) {
   if (resolved[top_level][kPosting].from >= 0) {
     if (!call(kPosting, 0, 1)) return;
     if (lua_istable(L, -1)) {
-      push_iterable(L, -1);
-      lua_replace(L, -2);
+      if (!result_table(kPosting, 0)) return;
       lua_pushnil(L);
       while (lua_next(L, -2) != 0) {
-        const std::string_view key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        const int type = lua_type(L, -1);
+        const std::string_view key = optional_string(-2).value_or("?");
+        const auto text = optional_string(-1);
+        std::string problem = "is unknown or invalid";
         auto date_field = [&](std::string& into) {
-          if (type != LUA_TSTRING || !model::is_iso_date(lua_tostring(L, -1))) return false;
-          into = lua_tostring(L, -1);
-          return true;
+          if (!text || !model::is_iso_date(*text)) return;
+          into = *text;
+          problem.clear();
         };
-        bool ok = true;
-        if (key == "date") ok = date_field(p.date);
-        else if (key == "documentDate") ok = date_field(p.documentDate.emplace());
-        else if (key == "dueDate") ok = date_field(p.dueDate.emplace());
-        else if (key == "description" && type == LUA_TSTRING) {
-          size_t len = 0;
-          const char* text = lua_tolstring(L, -1, &len);
-          p.description.assign(text, len);
+        auto text_field = [&](std::string& into, TextRule rule) {
+          if (!text) return;
+          problem = text_problem(*text, rule);
+          into.assign(*text);
+        };
+        if (key == "date") date_field(p.date);
+        else if (key == "documentDate") date_field(p.documentDate.emplace());
+        else if (key == "dueDate") date_field(p.dueDate.emplace());
+        else if (key == "description") {
+          text_field(p.description, kDescriptionText);
           description_set = true;
+        } else if (key == "reference") text_field(p.reference, kReferenceText);
+        else if (key == "draft" && lua_type(L, -1) == LUA_TBOOLEAN) {
+          p.draft = lua_toboolean(L, -1);
+          problem.clear();
         }
-        else if (key == "reference" && type == LUA_TSTRING) p.reference = lua_tostring(L, -1);
-        else if (key == "draft" && type == LUA_TBOOLEAN) p.draft = lua_toboolean(L, -1);
-        else ok = false;
-        if (!ok) {
+        if (!problem.empty()) {
+          const std::string field(key);
           lua_pop(L, 2);
           return bad_result(kPosting, 0,
                             fmt::format("a table of date, documentDate, dueDate (YYYY-MM-DD), description, "
-                                        "reference (strings), draft (boolean); field '{}' is unknown or invalid",
-                                        key));
+                                        "reference (strings), draft (boolean); field '{}' {}",
+                                        field, problem));
         }
         lua_pop(L, 1);
       }

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "rules/lua_values.hpp"
 #include "rules/shipped_lua.hpp"
 
 namespace lb::rules {
@@ -440,6 +441,10 @@ void Sandbox::install_environment() {
   if (lua_pcall(L_, 1, 1, 0) != 0) {
     throw std::runtime_error(fmt::format("shipped prelude: {}", lua_tostring(L_, -1)));
   }
+  lua_pushlightuserdata(L_, const_cast<char*>(&kFrozenMapKey));
+  lua_pushliteral(L_, "frozen");
+  lua_rawget(L_, -3);
+  lua_rawset(L_, LUA_REGISTRYINDEX);
   lua_setfield(L_, LUA_REGISTRYINDEX, kPreludeKey);
   // Nothing privileged stays reachable from a script's globals: packs get their own
   // environments from the prelude, and the real globals table is never handed out.
@@ -494,7 +499,17 @@ CallOutcome Sandbox::call(int nargs, int nresults, const std::string& what,
                               where.empty() ? "" : ": ", what, limits_.memory_bytes >> 20);
   } else if (rc != 0) {
     out.breach = Breach::error;
-    out.message = lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "error without a message";
+    // The message handler left a string (or a number: formatted here, since lua_tostring would
+    // convert it in place, allocating outside the call).
+    if (lua_type(L_, -1) == LUA_TSTRING) {
+      size_t len = 0;
+      const char* s = lua_tolstring(L_, -1, &len);
+      out.message.assign(s, len);
+    } else if (lua_type(L_, -1) == LUA_TNUMBER) {
+      out.message = fmt::format("{}", static_cast<double>(lua_tonumber(L_, -1)));
+    } else {
+      out.message = "error without a message";
+    }
     // Errors raised from C in a tail call (`return ctx.lookup(...)`) have no caller frame left
     // to name: fall back to where the hook is defined, so every message carries a file:line.
     if (!has_position(out.message) && !where.empty()) out.message = where + ": " + out.message;
