@@ -105,7 +105,8 @@ bool parse_overrides(const std::vector<std::string>& sets, nlohmann::json& into)
       node = &(*node)[key];
     }
     // Account codes look like numbers ("5810", "0810"): keep scalars as text unless they are
-    // JSON booleans, null, objects, arrays or quoted strings.
+    // JSON booleans, null, objects, arrays or quoted strings. Text for a numeric setting becomes
+    // a number when the evaluator merges the overrides (rules::merge_overrides).
     const std::string value = s.substr(eq + 1);
     const bool structured = value == "true" || value == "false" || value == "null" ||
                             (!value.empty() && (value[0] == '{' || value[0] == '[' || value[0] == '"'));

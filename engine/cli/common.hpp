@@ -42,7 +42,9 @@ std::shared_ptr<const rules::Pack> load_pack_or_report(const std::string& dir);
 bool load_directory_or_report(const std::string& path, model::MemoryDirectory& into);
 
 // --set key.path=value: true/false/null and JSON objects, arrays and quoted strings are JSON;
-// anything else, numbers included, is a string (account codes look like numbers).
+// anything else, numbers included, is a string here (account codes look like numbers). The
+// evaluator then types each value like the pack's setting it replaces (rules::merge_overrides):
+// "20" becomes 20 where the pack's setting is a number, and "abc" there is an error.
 bool parse_overrides(const std::vector<std::string>& sets, nlohmann::json& into);
 
 // "2026-01-15T12:00:00Z" or "2026-01-15" -> epoch seconds; nullopt when malformed.

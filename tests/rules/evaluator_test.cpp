@@ -822,3 +822,53 @@ return {
     CHECK(json_of(reused) == json_of(fresh));
   }
 }
+
+TEST_CASE("settings overrides are typed like the pack's setting they replace", "[rules]") {
+  TempDir dir;
+  const auto pack_dir = write_pack(dir, "typed", {{"rules.lua", test::kMinimalHooks},
+                                                  {"pack.toml", R"toml(name = "typed"
+[settings]
+code = "5810"
+limit = 60
+ratio = 0.5
+flag = true
+[settings.posting]
+max = 0
+)toml"}});
+  auto pack = rules::Pack::load(pack_dir);
+  REQUIRE(pack);
+  model::MemoryDirectory d;
+  auto create = [&](const char* override_json) {
+    return rules::Evaluator::create(*pack, {.directory = &d, .settings_override = nlohmann::json::parse(override_json)});
+  };
+  SECTION("text becomes a number where the setting is a number; codes and new keys stay text") {
+    auto e = create(R"({"code": "0810", "limit": "20", "ratio": "1.25", "flag": false,
+                        "posting": {"max": "-3"}, "new_code": "6000", "list": [1, "2"]})");
+    REQUIRE(e);
+    const auto& s = (*e)->settings();
+    CHECK(s["code"] == "0810");
+    CHECK(s["limit"] == 20);
+    CHECK(s["limit"].is_number_integer());
+    CHECK(s["ratio"] == 1.25);
+    CHECK(s["flag"] == false);
+    CHECK(s["posting"]["max"] == -3);
+    CHECK(s["new_code"] == "6000");
+    CHECK(s["list"] == nlohmann::json::parse(R"([1, "2"])"));
+  }
+  SECTION("booleans from text") {
+    auto e = create(R"({"flag": "false"})");
+    REQUIRE(e);
+    CHECK((*e)->settings()["flag"] == false);
+  }
+  SECTION("a value that cannot be read as the setting's type is an error at creation") {
+    auto e = create(R"({"posting": {"max": "abc"}})");
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message == "setting posting.max: expected a number (the pack's value is 0), got \"abc\"");
+    auto b = create(R"({"flag": "yes"})");
+    REQUIRE_FALSE(b);
+    CHECK(b.error().message == "setting flag: expected a boolean, true or false (the pack's value is true), got \"yes\"");
+    auto n = create(R"({"limit": true})");
+    REQUIRE_FALSE(n);
+    CHECK(n.error().message == "setting limit: expected a number (the pack's value is 60), got true");
+  }
+}

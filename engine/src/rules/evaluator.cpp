@@ -631,7 +631,7 @@ Result<std::unique_ptr<Evaluator>> Evaluator::create(std::shared_ptr<const Pack>
   auto impl = std::make_unique<Impl>();
   impl->limits = options.limits.value_or(pack->limits());
   impl->settings = pack->settings();
-  merge_settings(impl->settings, options.settings_override);
+  if (auto st = merge_overrides(impl->settings, options.settings_override); !st) return Error{st.message()};
   if (options.now == 0) {
     options.now = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())

@@ -189,6 +189,43 @@ void merge_settings(nlohmann::json& into, const nlohmann::json& over) {
   }
 }
 
+namespace {
+
+Status merge_override(nlohmann::json& into, const nlohmann::json& over, const std::string& path) {
+  if (into.is_object() && over.is_object()) {
+    for (auto it = over.begin(); it != over.end(); ++it)
+      if (auto st = merge_override(into[it.key()], it.value(), path.empty() ? it.key() : path + "." + it.key()); !st)
+        return st;
+    return {};
+  }
+  if (into.is_number() && !over.is_number() && !over.is_null() && !over.is_structured()) {
+    if (over.is_string()) {
+      const auto& text = over.get_ref<const std::string&>();
+      auto number = nlohmann::json::parse(text, nullptr, false);
+      if (!number.is_discarded() && number.is_number()) {
+        into = std::move(number);
+        return {};
+      }
+    }
+    return Error{fmt::format("setting {}: expected a number (the pack's value is {}), got {}", path, into.dump(),
+                             over.dump())};
+  }
+  if (into.is_boolean() && !over.is_boolean() && !over.is_null() && !over.is_structured()) {
+    if (over == "true" || over == "false") {
+      into = over == "true";
+      return {};
+    }
+    return Error{fmt::format("setting {}: expected a boolean, true or false (the pack's value is {}), got {}", path,
+                             into.dump(), over.dump())};
+  }
+  into = over;
+  return {};
+}
+
+}  // namespace
+
+Status merge_overrides(nlohmann::json& into, const nlohmann::json& over) { return merge_override(into, over, ""); }
+
 Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::vector<fs::path>& search_path) {
   auto pack = std::make_shared<Pack>();
   std::vector<Manifest> chain;
