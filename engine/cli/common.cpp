@@ -19,9 +19,7 @@ Result<std::filesystem::path> shipped_pack(const std::string& name) {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
   std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) candidates.push_back((exe.parent_path() / LB_INSTALL_RULES_FROM_BIN / name).lexically_normal());
-  candidates.push_back(fs::path(LB_SOURCE_RULES_DIR) / name);
+  for (const auto& dir : rules::shipped_pack_dirs()) candidates.push_back(dir / name);
   std::string looked;
   for (const auto& dir : candidates) {
     if (fs::is_regular_file(dir / "pack.toml", ec)) return dir;

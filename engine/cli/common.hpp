@@ -26,7 +26,8 @@ namespace lb::cli {
 // A rule pack shipped with ledgerbridge (a folder of rules/ in the source tree, e.g.
 // "pleo-sim"), found whatever the current directory is: first beside the executable as
 // installed (<prefix>/bin/ledgerbridge -> <prefix>/share/ledgerbridge/rules/<name>), then in
-// the source tree this binary was built from. The error names every place looked at.
+// the source tree this binary was built from (rules::shipped_pack_dirs, where `extends` also
+// looks). The error names every place looked at.
 Result<std::filesystem::path> shipped_pack(const std::string& name);
 
 // `run --pleo sim` and `bench --e2e`: every simulated company gets its own SQLite ERP in

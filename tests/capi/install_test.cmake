@@ -64,5 +64,21 @@ if(PYTHON AND NOT SANITIZE_FLAGS)
     message(FATAL_ERROR "installed python package: unexpected output:\n${OUT}")
   endif()
   message(STATUS "installed python package: ok")
+  # A pack outside the source tree extends the shipped `default`: the library looks in the
+  # prefix's share/ledgerbridge/rules (beside itself), and says so when the parent is not there.
+  file(COPY ${SOURCE_DIR}/rules/demo DESTINATION ${WORK_DIR}/outside)
+  file(WRITE ${WORK_DIR}/outside/orphan/pack.toml "extends = \"no-such-parent\"\n")
+  run("python from the prefix, a pack outside the tree" ${CMAKE_COMMAND} -E env --unset=LEDGERBRIDGE_LIBRARY
+      PYTHONPATH=${py_dir} ${PYTHON} ${SOURCE_DIR}/examples/python/embed.py ${WORK_DIR}/outside/demo ${items})
+  if(NOT OUT MATCHES "decided 8, skipped 0, failed 0, bad input 1")
+    message(FATAL_ERROR "installed python package, pack outside the tree: unexpected output:\n${OUT}")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=LEDGERBRIDGE_LIBRARY PYTHONPATH=${py_dir} ${PYTHON} -c
+                          "import sys, ledgerbridge; ledgerbridge.Engine().load_pack(sys.argv[1])" ${WORK_DIR}/outside/orphan
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT err MATCHES "looked in:.*\n  ${prefix}/share/ledgerbridge/rules/no-such-parent")
+    message(FATAL_ERROR "installed python package: a missing parent should be looked for in the prefix's rules:\n${err}")
+  endif()
+  message(STATUS "installed python package, shipped packs: ok")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})

@@ -872,3 +872,34 @@ max = 0
     CHECK(n.error().message == "setting limit: expected a number (the pack's value is 60), got true");
   }
 }
+
+TEST_CASE("extends finds the shipped packs from a pack outside the repository", "[rules]") {
+  TempDir dir;  // under /tmp: no `default` beside it
+  const auto acme = write_pack(dir, "acme", {{"pack.toml", R"(name = "acme"
+extends = "default"
+[settings]
+check_directory = false
+[settings.accounts]
+wallet = "5810"
+)"}});
+  auto pack = rules::Pack::load(acme);
+  REQUIRE(pack);
+  REQUIRE((*pack)->levels().size() == 2);
+  CHECK((*pack)->levels().front().name == "default");
+  // From the build tree, the shipped packs are the source tree's rules/.
+  CHECK((*pack)->levels().front().dir == std::filesystem::weakly_canonical(std::filesystem::path(LB_RULES_DIR) / "default"));
+  Harness h(acme);
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(json_of(o));
+  REQUIRE(o.status == rules::OutcomeStatus::decided);  // every hook is the default pack's
+  CHECK(o.decisions.method == "journal");
+
+  SECTION("the error lists the shipped folder last") {
+    write_pack(dir, "orphan", {{"pack.toml", "name = \"orphan\"\nextends = \"no-such-parent\"\n"}});
+    auto orphan = rules::Pack::load(dir.path() / "orphan");
+    REQUIRE_FALSE(orphan);
+    const std::string shipped = (std::filesystem::path(LB_RULES_DIR) / "no-such-parent").lexically_normal().string();
+    CHECK_THAT(orphan.error().message, Catch::EndsWith("\n  " + shipped));
+    CHECK_THAT(orphan.error().message, Catch::Contains("looked in:\n  " + (dir.path() / "no-such-parent").string()));
+  }
+}

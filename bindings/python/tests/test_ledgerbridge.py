@@ -6,6 +6,7 @@ Run: LEDGERBRIDGE_LIBRARY=build/bindings/c/libledgerbridge.so PYTHONPATH=binding
 import gc
 import json
 import os
+import shutil
 import tempfile
 import threading
 import unittest
@@ -159,6 +160,18 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(o.failure.type, "unexpected_failure")
         self.assertIn("rules.lua:3", o.failure.message)
         self.assertIsNone(o.decisions)
+
+    def test_pack_outside_the_repository_extends_the_shipped_default(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp, "demo")
+            shutil.copytree(DEMO, copy)  # extends = "default", which is not beside it here
+            outside = evaluate_all(self.engine.load_pack(copy, directory=DIRECTORY))
+            Path(tmp, "orphan").mkdir()
+            Path(tmp, "orphan", "pack.toml").write_text('extends = "no-such-parent"\n')
+            with self.assertRaises(lb.PackError) as caught:
+                self.engine.load_pack(Path(tmp, "orphan"))
+        self.assertEqual(outside, evaluate_all(self.engine.load_pack(DEMO, directory=DIRECTORY)))
+        self.assertIn(f"\n  {ROOT / 'rules' / 'no-such-parent'}", str(caught.exception))
 
     def test_settings_override(self):
         pack = self.engine.load_pack(DEMO, settings={"accounts": {"out_of_pocket": "2830"}}, directory=DIRECTORY)

@@ -1,8 +1,11 @@
 #include "rules/pack.hpp"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <fmt/std.h>
+#include <link.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -168,9 +171,19 @@ Result<Manifest> read_manifest(const fs::path& dir) {
 Result<fs::path> find_parent(const std::string& extends, const fs::path& child_dir,
                              const std::vector<fs::path>& search_path) {
   std::vector<fs::path> candidates;
-  if (extends.find('/') != std::string::npos) candidates.push_back(child_dir / extends);
-  candidates.push_back(child_dir.parent_path() / extends);
-  for (const auto& p : search_path) candidates.push_back(p / extends);
+  auto add = [&](const fs::path& c) {
+    if (std::find(candidates.begin(), candidates.end(), c) == candidates.end()) candidates.push_back(c);
+  };
+  const bool is_path = extends.find('/') != std::string::npos;
+  if (is_path) add(child_dir / extends);
+  add(child_dir.parent_path() / extends);
+  for (const auto& p : search_path) add(p / extends);
+  // The shipped packs last, for a name (a path is relative to the pack): those that exist, so a
+  // build tree's error does not list an install folder that was never made.
+  std::error_code ec;
+  if (!is_path)
+    for (const auto& p : shipped_pack_dirs())
+      if (fs::is_directory(p, ec)) add(fs::weakly_canonical(p, ec) / extends);
   for (const auto& c : candidates)
     if (fs::exists(c / "pack.toml")) return c;
   std::string looked;
@@ -180,6 +193,26 @@ Result<fs::path> find_parent(const std::string& extends, const fs::path& child_d
 }
 
 }  // namespace
+
+std::vector<fs::path> shipped_pack_dirs() {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  // The binary this code is in: libledgerbridge.so when a host loaded it (its link map entry has
+  // a name), else the executable (the main program's entry has none).
+  static const char anchor = 0;
+  Dl_info info{};
+  link_map* map = nullptr;
+  if (dladdr1(&anchor, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) != 0 && map && map->l_name &&
+      map->l_name[0] != '\0') {
+    const fs::path lib = fs::weakly_canonical(fs::absolute(map->l_name, ec), ec);
+    if (!ec) dirs.push_back((lib.parent_path() / LB_INSTALL_RULES_FROM_LIB).lexically_normal());
+  } else {
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) dirs.push_back((exe.parent_path() / LB_INSTALL_RULES_FROM_BIN).lexically_normal());
+  }
+  dirs.emplace_back(LB_SOURCE_RULES_DIR);
+  return dirs;
+}
 
 void merge_settings(nlohmann::json& into, const nlohmann::json& over) {
   if (into.is_object() && over.is_object()) {

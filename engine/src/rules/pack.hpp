@@ -37,7 +37,8 @@ struct PackLevel {
 class Pack {
  public:
   // Loads the pack in `dir` and, through `extends`, its parents. A parent is looked up by name
-  // beside the pack, then in each of `search_path`; `extends` may also be a relative path.
+  // beside the pack, then in each of `search_path`, then in each of shipped_pack_dirs() that
+  // exists; `extends` may also be a relative path.
   static Result<std::shared_ptr<const Pack>> load(const std::filesystem::path& dir,
                                                    const std::vector<std::filesystem::path>& search_path = {});
 
@@ -57,6 +58,13 @@ class Pack {
   std::map<std::string, const PackTable*> tables_;
   Limits limits_;
 };
+
+// Where the rule packs shipped with ledgerbridge (rules/ of the source tree) may be, in the order
+// looked at: installed beside the binary that holds the engine (<prefix>/bin/ledgerbridge, or
+// <prefix>/lib/libledgerbridge.so for the C ABI, the C++ API and Python ->
+// <prefix>/share/ledgerbridge/rules), then the source tree this was built from. Whether they
+// exist is not checked.
+std::vector<std::filesystem::path> shipped_pack_dirs();
 
 // Deep merge: objects merge key by key, anything else is replaced by `over`. How an extends
 // chain combines its packs' settings.
