@@ -94,7 +94,7 @@ Status read_table(PackLevel& level, const fs::path& toml_path, const std::string
     return Error{fmt::format("{}: tables.{}: needs file = \"tables/<name>.csv\"", where(toml_path, spec), name)};
   const fs::path path = level.dir / file;
   auto csv = model::read_csv(path.string());
-  if (!csv) return Error{csv.error().message};
+  if (!csv) return Error{fmt::format("{}: tables.{}: {}", where(toml_path, spec), name, csv.error().message)};
   table.source = (fs::path(level.chunk_prefix) / file).generic_string();
   table.columns = csv->header;
   if (table.columns.empty()) return Error{fmt::format("{}: the table has no header row", path.string())};
@@ -145,12 +145,18 @@ Result<Manifest> read_manifest(const fs::path& dir) {
     else if (key == "tables" && v.is_table()) continue;  // after the name is known
     else if (key == "limits" && v.is_table()) {
       for (const auto& [lk, lv] : *v.as_table()) {
-        const auto n = lv.value<int64_t>();
-        if (lk == "memory_mb" && n && *n > 0 && *n <= 4096) m.memory_bytes = static_cast<size_t>(*n) << 20;
-        else if (lk == "hook_cpu_ms" && n && *n > 0 && *n <= 60000) m.hook_budget = std::chrono::milliseconds(*n);
-        else
-          return Error{fmt::format("{}: limits.{}: expected memory_mb (1-4096) or hook_cpu_ms (1-60000)",
+        const int64_t max = lk == "memory_mb" ? 4096 : lk == "hook_cpu_ms" ? 60000 : 0;
+        if (max == 0)
+          return Error{fmt::format("{}: limits.{}: unknown limit (expected memory_mb (1-4096) or hook_cpu_ms (1-60000))",
                                    where(toml_path, lv), lk.str())};
+        const auto n = lv.value<int64_t>();
+        if (!n)
+          return Error{fmt::format("{}: limits.{}: expected an integer (1-{}), got {}", where(toml_path, lv), lk.str(),
+                                   max, to_json(lv).dump())};
+        if (*n < 1 || *n > max)
+          return Error{fmt::format("{}: limits.{}: {} is out of range (1-{})", where(toml_path, lv), lk.str(), *n, max)};
+        if (lk == "memory_mb") m.memory_bytes = static_cast<size_t>(*n) << 20;
+        else m.hook_budget = std::chrono::milliseconds(*n);
       }
     } else {
       return Error{fmt::format("{}: unknown or mistyped key '{}' (pack.toml has name, extends, description, "
@@ -267,8 +273,12 @@ Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::v
   while (true) {
     auto m = read_manifest(current);
     if (!m) return Error{m.error().message};
-    if (!seen.insert(m->level.dir).second)
-      return Error{fmt::format("{}/pack.toml: extends forms a cycle", m->level.dir.string())};
+    if (!seen.insert(m->level.dir).second) {
+      std::string names;
+      for (const auto& c : chain) names += c.level.name + " -> ";
+      return Error{fmt::format("{}: extends forms a cycle: {}{}", (m->level.dir / "pack.toml").string(), names,
+                               m->level.name)};
+    }
     if (chain.size() >= kMaxChain) return Error{fmt::format("{}: extends chain deeper than {}", dir.string(), kMaxChain)};
     std::string extends = m->extends;
     fs::path child_dir = m->level.dir;
@@ -284,10 +294,11 @@ Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::v
     if (it->hook_budget) pack->limits_.hook_budget = *it->hook_budget;
     pack->levels_.push_back(std::move(it->level));
   }
-  std::set<std::string> names;
+  std::map<std::string, fs::path> names;  // name -> the folder of the nearest-the-root pack with it
   for (const auto& level : pack->levels_) {
-    if (!names.insert(level.name).second)
-      return Error{fmt::format("{}: two packs in the extends chain are named '{}'", dir.string(), level.name)};
+    if (auto [it, fresh] = names.emplace(level.name, level.dir); !fresh)
+      return Error{fmt::format("two packs in the extends chain are named '{}': {} and {}", level.name,
+                               (level.dir / "pack.toml").string(), (it->second / "pack.toml").string())};
   }
   pack->settings_ = nlohmann::json::object();
   for (const auto& level : pack->levels_) {
