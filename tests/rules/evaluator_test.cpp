@@ -870,6 +870,15 @@ max = 0
     auto n = create(R"({"limit": true})");
     REQUIRE_FALSE(n);
     CHECK(n.error().message == "setting limit: expected a number (the pack's value is 60), got true");
+    auto a = create(R"({"flag": ["true"]})");
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message == "setting flag: expected a boolean, true or false (the pack's value is true), got [\"true\"]");
+  }
+  SECTION("null replaces any setting") {
+    auto e = create(R"({"limit": null, "flag": null})");
+    REQUIRE(e);
+    CHECK((*e)->settings()["limit"].is_null());
+    CHECK((*e)->settings()["flag"].is_null());
   }
 }
 

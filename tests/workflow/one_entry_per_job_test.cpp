@@ -484,10 +484,12 @@ TEST_CASE("workflow: §2.4 mode 3 — a re-export of members reports the job ent
 
 TEST_CASE("workflow: posting.one_entry_per_job that is not a boolean stops before the claim", "[workflow][one_entry_per_job]") {
   LogCapture log;
-  World w(world(1, 4), "wf-onejob", json{{"posting", {{"one_entry_per_job", "yes"}}}});
+  // null: an override of "yes" is refused earlier, when the evaluator is created (overrides are
+  // typed like the pack's setting, here a boolean: evaluator_test.cpp), and so is never claimed.
+  World w(world(1, 4), "wf-onejob", json{{"posting", {{"one_entry_per_job", nullptr}}}});
   const RunSummary s = w.run(0);
   REQUIRE(s.jobs.size() == 1);
-  CHECK_THAT(s.jobs[0].stopped, Catch::Contains("posting.one_entry_per_job must be true or false"));
+  CHECK_THAT(s.jobs[0].stopped, Catch::Contains("posting.one_entry_per_job must be true or false, not null"));
   CHECK(w.pleo().job(w.pleo().job_ids().at(0))->status == "pending");
   CHECK(erp_documents(w, 0).empty());
 }

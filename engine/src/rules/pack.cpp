@@ -237,7 +237,7 @@ Status merge_override(nlohmann::json& into, const nlohmann::json& over, const st
         return st;
     return {};
   }
-  if (into.is_number() && !over.is_number() && !over.is_null() && !over.is_structured()) {
+  if (into.is_number() && !over.is_number() && !over.is_null()) {
     if (over.is_string()) {
       const auto& text = over.get_ref<const std::string&>();
       auto number = nlohmann::json::parse(text, nullptr, false);
@@ -249,7 +249,7 @@ Status merge_override(nlohmann::json& into, const nlohmann::json& over, const st
     return Error{fmt::format("setting {}: expected a number (the pack's value is {}), got {}", path, into.dump(),
                              over.dump())};
   }
-  if (into.is_boolean() && !over.is_boolean() && !over.is_null() && !over.is_structured()) {
+  if (into.is_boolean() && !over.is_boolean() && !over.is_null()) {
     if (over == "true" || over == "false") {
       into = over == "true";
       return {};

@@ -73,10 +73,10 @@ void merge_settings(nlohmann::json& into, const nlohmann::json& over);
 // A run's overrides (--set, a fixture's settings:, the embedding API's settings) merged over the
 // pack's merged settings like merge_settings, but typed like the setting each value replaces:
 // where the pack's value is a number, text that is a JSON number becomes that number; where it
-// is a boolean, "true" and "false" become booleans. Any other text, or a boolean for a number
-// (a number for a boolean), is an error naming the setting, the type and the value; `into` is
-// then partly merged. Text for a text setting, for a setting the pack does not have, and null,
-// objects and arrays are merged as they are.
+// is a boolean, "true" and "false" become booleans. Anything else for a number or a boolean
+// (other text, a boolean for a number, an array...) is an error naming the setting, the type and
+// the value; `into` is then partly merged. null replaces any setting; anything for a text
+// setting, an object or array setting, or a setting the pack does not have is merged as it is.
 Status merge_overrides(nlohmann::json& into, const nlohmann::json& over);
 
 }  // namespace lb::rules
