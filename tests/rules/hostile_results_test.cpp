@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 
+#include "rules/result_text.hpp"
 #include "rules_test_util.hpp"
 
 using namespace lb;
@@ -442,5 +443,22 @@ TEST_CASE("a tax rate is a finite fraction in [0, 1] (domain brief §2.6)", "[ho
     const Run ok = tax(std::string("rateok") + rate, rate);
     INFO(rate << ": " << ok.attacked.failure.message);
     CHECK(ok.attacked.status == rules::OutcomeStatus::decided);
+  }
+}
+
+TEST_CASE("text_problem: every byte value at every position of the word-at-a-time check", "[results]") {
+  // The fast path looks at eight bytes at once: each kind of byte, in each lane, in strings of
+  // every length around a word, must get the answer the byte-by-byte check gives.
+  for (std::size_t length = 1; length <= 19; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(length, 'a');
+        s[at] = static_cast<char>(b);
+        const bool printable = b >= 0x20 && b < 0x7F;
+        const std::string problem = rules::text_problem(s, rules::kCodeText);
+        INFO("length " << length << ", byte 0x" << std::hex << b << " at " << std::dec << at);
+        CHECK(problem.empty() == printable);
+      }
+    }
   }
 }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstring>
+
 namespace lb::rules {
 
 std::size_t utf8_sequence(std::string_view s) {
@@ -29,7 +32,37 @@ std::size_t utf8_sequence(std::string_view s) {
   return n;
 }
 
+namespace {
+
+// True when every byte is printable ASCII (0x20..0x7E), looked at eight at a time: nearly every
+// code and date is, and this is checked for every string of every result.
+bool printable_word(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  // A byte below 0x20 sets its top bit in the first term (exact as a whole), one of 0x7F or
+  // above in the second (0x7F + 1 carries into the top bit; a carry out of 0xFF follows a byte
+  // that already has it).
+  return ((((w - kOnes * 0x20) & ~w) | ((w + kOnes) | w)) & kHigh) == 0;
+}
+
+bool printable_ascii(std::string_view s) {
+  const std::size_t n = s.size();
+  uint64_t w = 0x6161616161616161ULL;  // "aaaaaaaa": a short string is padded with printable bytes
+  if (n < 8) {
+    if (n > 0) std::memcpy(&w, s.data(), n);
+    return printable_word(w);
+  }
+  for (std::size_t i = 0; i + 8 < n; i += 8) {
+    std::memcpy(&w, s.data() + i, 8);
+    if (!printable_word(w)) return false;
+  }
+  std::memcpy(&w, s.data() + n - 8, 8);  // the last eight, overlapping the word before
+  return printable_word(w);
+}
+
+}  // namespace
+
 std::string text_problem(std::string_view s, TextRule rule) {
+  if (s.size() <= rule.max_chars && printable_ascii(s)) return {};
   std::size_t chars = 0;
   for (std::size_t i = 0; i < s.size(); ++chars) {
     if (chars == rule.max_chars) return fmt::format("is longer than {} characters", rule.max_chars);
