@@ -960,4 +960,24 @@ TEST_CASE("pack.toml errors say which pack, which entry and what is wrong", "[ru
                                                  (dir.path() / "tab2" / "tables" / "tax.csv").string() +
                                                  ": No such file or directory");
   }
+  SECTION("a table file must be inside the pack folder: no absolute paths, no .., no links out") {
+    // A pack could otherwise read any file the engine can (a red-team pack looked up a
+    // password in a CSV elsewhere on the machine and wrote it into a warning).
+    namespace fs = std::filesystem;
+    const fs::path outside = dir.path() / "secrets.csv";
+    { std::ofstream(outside) << "name,value\npassword,hunter2\n"; }
+    const auto check_refused = [&](const std::string& pack, const std::string& file) {
+      const auto pack_dir = write_pack(dir, pack, {{"pack.toml", "[tables.creds]\nfile = \"" + file + "\"\n"}});
+      CHECK(load_error(pack_dir) == (pack_dir / "pack.toml").string() + ":1: tables.creds: '" + file +
+                                        "' is outside the pack folder (a table file must be inside it)");
+    };
+    check_refused("abs", outside.string());
+    check_refused("dots", "../secrets.csv");
+    check_refused("dots2", "tables/../../secrets.csv");
+    const auto linked = write_pack(dir, "linked", {{"pack.toml", "[tables.creds]\nfile = \"tables/creds.csv\"\n"}});
+    fs::create_directories(linked / "tables");
+    fs::create_symlink(outside, linked / "tables" / "creds.csv");
+    CHECK(load_error(linked) == (linked / "pack.toml").string() +
+                                    ":1: tables.creds: 'tables/creds.csv' is outside the pack folder (a table file must be inside it)");
+  }
 }

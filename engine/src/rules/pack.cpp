@@ -93,6 +93,15 @@ Status read_table(PackLevel& level, const fs::path& toml_path, const std::string
   if (file.empty())
     return Error{fmt::format("{}: tables.{}: needs file = \"tables/<name>.csv\"", where(toml_path, spec), name)};
   const fs::path path = level.dir / file;
+  // Inside the pack folder only, like its Lua files: a table is read into the rules, which could
+  // otherwise carry any file the engine can read into outcomes and logs.
+  std::error_code ec;
+  const fs::path real = fs::weakly_canonical(path, ec);
+  const fs::path root = fs::weakly_canonical(level.dir, ec);
+  const fs::path inside = real.lexically_relative(root);
+  if (fs::path(file).is_absolute() || inside.empty() || *inside.begin() == "..")
+    return Error{fmt::format("{}: tables.{}: '{}' is outside the pack folder (a table file must be inside it)",
+                             where(toml_path, spec), name, file)};
   auto csv = model::read_csv(path.string());
   if (!csv) return Error{fmt::format("{}: tables.{}: {}", where(toml_path, spec), name, csv.error().message)};
   table.source = (fs::path(level.chunk_prefix) / file).generic_string();
