@@ -521,6 +521,33 @@ return {
   CHECK_THAT(text, Catch::Contains("outcome: decided"));
 }
 
+TEST_CASE("text from scripts reaches the outcome as valid UTF-8, bad bytes replaced", "[rules]") {
+  // Outcomes are JSON: a warning, a ctx.fail message or an error message with bytes that are
+  // not UTF-8 would make the line unreadable to a JSON parser.
+  TempDir dir;
+  Harness h(write_pack(dir, "bytes", {{"rules.lua", R"lua(
+return {
+  bookkeeping_method = function(item, ctx)
+    ctx.warn("bad \255 byte, cut \195")
+    if item.type == "fee" then ctx.fail("validation_failure", "fail \192\128 here") end
+    if item.type == "refund" then error("err \254") end
+    return "journal"
+  end,
+  counter_account = function() return "1810" end,
+  account = function() return "6800" end,
+}
+)lua"}}));
+  const std::string replacement = "\xEF\xBF\xBD";  // U+FFFD
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  REQUIRE(o.warnings.size() == 1);
+  CHECK(o.warnings[0] == "bad " + replacement + " byte, cut " + replacement);
+  const auto fee = h.evaluator->evaluate(load_item("fee_interest.json"));
+  CHECK(fee.failure.message == "fail " + replacement + replacement + " here");
+  std::string json;
+  rules::write_outcome_json(fee, json);
+  CHECK(nlohmann::json::accept(json));
+}
+
 TEST_CASE("the trace shows reads of objects and lists, and their lengths, not only of values", "[rules]") {
   // A presence check (item.team ~= nil) or a count (#item.files) decides as much as a value
   // does. An object read right before a field of it is folded into that field's read.

@@ -12,6 +12,7 @@
 #include "model/directory.hpp"
 #include "model/enums.hpp"
 #include "rules/evaluator_impl.hpp"
+#include "rules/result_text.hpp"
 
 namespace lb::rules {
 namespace {
@@ -134,11 +135,21 @@ int erp_next_open_date(lua_State* L) {
 }  // namespace
 
 std::string bounded_text(std::string_view text) {
-  if (text.size() <= kMaxMessageBytes) return std::string(text);
-  static constexpr std::string_view kEllipsis = "…";
+  // Outcomes are JSON, so UTF-8: a byte that does not start a well-formed character becomes
+  // U+FFFD. Only what can be kept is looked at.
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD", kEllipsis = "…";
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxMessageBytes) + kEllipsis.size());
+  size_t i = 0;
+  while (i < text.size() && out.size() <= kMaxMessageBytes) {
+    const size_t n = utf8_sequence(text.substr(i));
+    if (n == 0) out += kReplacement, ++i;
+    else out.append(text.substr(i, n)), i += n;
+  }
+  if (i == text.size() && out.size() <= kMaxMessageBytes) return out;
   size_t cut = kMaxMessageBytes - kEllipsis.size();
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-  std::string out(text.substr(0, cut));
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  out.resize(cut);
   out += kEllipsis;
   return out;
 }
@@ -191,7 +202,7 @@ int fail(lua_State* L) {
     return luaL_error(L, "ctx.fail: unknown failure type '%s' (Pleo's types: %s)", type, known.c_str());
   }
   const std::string_view given(message, len);
-  impl.fail(type, blank(given) ? std::string(default_failure_message(type)) : bounded_text(given));
+  impl.fail(type, blank(given) ? default_failure_message(type) : given);
   if (TraceStep* s = impl.step()) s->lookups.push_back({fmt::format("ctx.fail(\"{}\")", type), "null"});
   luaL_where(L, 1);
   lua_pushfstring(L, "ctx.fail(%s): %s", type, message);

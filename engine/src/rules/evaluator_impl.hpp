@@ -38,6 +38,15 @@ inline int64_t steady_ns() {
       .count();
 }
 
+// Text a script hands the engine (ctx.warn and ctx.fail messages, print) lives outside the
+// pack's memory cap, in the outcome and the trace, so it is bounded: each message to
+// kMaxMessageBytes (cut at a character boundary, ending in "…"), each item to kMaxWarnings
+// warnings and each hook call to kMaxPrints printed lines.
+constexpr size_t kMaxMessageBytes = 2000;
+constexpr size_t kMaxWarnings = 100;
+constexpr size_t kMaxPrints = 100;
+std::string bounded_text(std::string_view text);
+
 struct Evaluator::Impl : ReadRecorder {
   std::shared_ptr<const Pack> pack;
   EvalOptions options;
@@ -138,8 +147,9 @@ struct Evaluator::Impl : ReadRecorder {
   void push_tables(lua_State* L);
 
   // --- running hooks -----------------------------------------------------------------------------
-  void fail(std::string type, std::string message) {
-    if (!failure) failure = Failure{std::move(type), std::move(message)};
+  // Messages carry script text (errors, ctx.fail): bounded and made valid UTF-8 here, once.
+  void fail(std::string type, std::string_view message) {
+    if (!failure) failure = Failure{std::move(type), bounded_text(message)};
   }
   const std::string& hook_where(int h, int level) const;
   // "hook 'account' (line 2)", built once: labels are only read when a call goes wrong.
@@ -152,14 +162,6 @@ struct Evaluator::Impl : ReadRecorder {
 };
 
 // The ctx functions (ctx.cpp): C closures whose upvalue 1 is the Impl.
-// Text a script hands the engine (ctx.warn and ctx.fail messages, print) lives outside the
-// pack's memory cap, in the outcome and the trace, so it is bounded: each message to
-// kMaxMessageBytes (cut at a character boundary, ending in "…"), each item to kMaxWarnings
-// warnings and each hook call to kMaxPrints printed lines.
-constexpr size_t kMaxMessageBytes = 2000;
-constexpr size_t kMaxWarnings = 100;
-constexpr size_t kMaxPrints = 100;
-std::string bounded_text(std::string_view text);
 
 namespace ctx_api {
 int fail(lua_State* L);
