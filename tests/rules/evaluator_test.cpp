@@ -327,7 +327,10 @@ TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
     return e ? std::string("loaded") : e.error().message;
   };
   CHECK(load_error("typo", {{"rules.lua", "return { acount = function() end }"}}) ==
-        "typo/rules.lua returned unknown hook 'acount' (hooks are: validate, bookkeeping_method, direction, "
+        "typo/rules.lua returned unknown hook 'acount' (did you mean 'account'?; hooks are: validate, "
+        "bookkeeping_method, direction, vendor, counter_account, payment_account, account, tax, dimensions, posting)");
+  CHECK(load_error("far", {{"rules.lua", "return { vat_rules = function() end }"}}) ==
+        "far/rules.lua returned unknown hook 'vat_rules' (hooks are: validate, bookkeeping_method, direction, "
         "vendor, counter_account, payment_account, account, tax, dimensions, posting)");
   CHECK(load_error("syntax", {{"rules.lua", "return {"}}).starts_with("syntax/rules.lua:1:"));
   CHECK(load_error("notable", {{"rules.lua", "return 42"}}) == "notable/rules.lua: must return a table of hooks, got number");

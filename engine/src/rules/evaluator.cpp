@@ -133,9 +133,14 @@ Status Evaluator::Impl::build() {
     while (lua_next(L, hooks) != 0) {
       const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
       const auto it = std::find(kHookNames.begin(), kHookNames.end(), key);
-      if (it == kHookNames.end())
-        return Error{fmt::format("{}rules.lua returned unknown hook '{}' (hooks are: {})", pl.chunk_prefix, key,
-                                 hook_list())};
+      if (it == kHookNames.end()) {
+        std::string_view best;
+        size_t best_distance = 4;
+        for (const char* name : kHookNames)
+          if (const size_t d = edit_distance(key, name); d < best_distance) best_distance = d, best = name;
+        return Error{fmt::format("{}rules.lua returned unknown hook '{}' ({}hooks are: {})", pl.chunk_prefix, key,
+                                 best.empty() ? "" : fmt::format("did you mean '{}'?; ", best), hook_list())};
+      }
       if (lua_type(L, -1) != LUA_TFUNCTION)
         return Error{fmt::format("{}rules.lua: hook '{}' must be a function, got {}", pl.chunk_prefix, key,
                                  luaL_typename(L, -1))};

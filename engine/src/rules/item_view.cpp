@@ -256,7 +256,12 @@ const std::array<KindInfo, static_cast<size_t>(Kind::Count)> kKinds = {
 
 const KindInfo& info(Kind k) { return kKinds[static_cast<size_t>(k)]; }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
+
+ItemViews& views_of(lua_State* L) { return *static_cast<ItemViews*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
+}  // namespace
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -272,10 +277,6 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-
-ItemViews& views_of(lua_State* L) { return *static_cast<ItemViews*>(lua_touserdata(L, lua_upvalueindex(1))); }
-
-}  // namespace
 
 template <typename T>
 int32_t Flattener::add(const T& value, Where where) {

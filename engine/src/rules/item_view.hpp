@@ -53,6 +53,10 @@ struct lb_view_arena {
 };
 }
 
+// Edits between two names, letters compared without case: what "did you mean" suggestions of
+// field names (and hook names) go by.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
 enum ViewTag : int32_t {
   kViewNil = 0, kViewString = 1, kViewNumber = 2, kViewBoolean = 3,
   kViewNode = 4,   // an object or list laid out as a node
