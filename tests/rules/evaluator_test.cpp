@@ -587,6 +587,9 @@ TEST_CASE("text a script hands the engine is bounded per message and per item", 
   // Warnings, failure messages and prints live in the outcome, outside the pack's memory cap
   // (a red-team pack wrote 2 GB of warnings for one item).
   TempDir dir;
+  // A thousand 10 KB prints and warnings take a while under a sanitizer: no CPU budget to trip.
+  rules::EvalOptions options;
+  options.limits = rules::Limits{.hook_budget = std::chrono::seconds(20)};
   Harness h(write_pack(dir, "loud", {{"rules.lua", R"lua(
 return {
   bookkeeping_method = function(item, ctx)
@@ -599,8 +602,9 @@ return {
   counter_account = function() return "1810" end,
   account = function() return "6800" end,
 }
-)lua"}}));
+)lua"}}), options);
   const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"), true);
+  INFO(o.failure.message);
   REQUIRE(o.status == rules::OutcomeStatus::decided);
   REQUIRE(o.warnings.size() == 101);
   CHECK(o.warnings[0].size() <= 2000);
@@ -614,6 +618,8 @@ return {
   CHECK(o.trace->steps[0].prints[100] == "print: more than 100 lines in this call; the rest are left out");
   const auto fee = h.evaluator->evaluate(load_item("fee_interest.json"));
   REQUIRE(fee.status == rules::OutcomeStatus::failed);
+  INFO(fee.failure.message.substr(0, 200));
+  CHECK(fee.failure.type == "unexpected_failure");
   CHECK(fee.failure.message.size() <= 2000);
   CHECK(fee.failure.message.ends_with("…"));
 }

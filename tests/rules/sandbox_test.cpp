@@ -144,5 +144,11 @@ TEST_CASE("sandbox: the memory cap bounds what the state holds from the system (
   // Some classes in, the state has no room left for another and the script is refused.
   CHECK(filled >= 2);
   CHECK_THAT(last, Catch::Contains("exceeded the memory limit of 16 MiB"));
+  // Without the fix the 24 classes held some 72 MB. (ASan holds freed C-library blocks back in
+  // its quarantine for a while: more room there.)
+#if defined(__SANITIZE_ADDRESS__)
+  CHECK(resident_kb() - before < 56 * 1024);
+#else
   CHECK(resident_kb() - before < 32 * 1024);
+#endif
 }
