@@ -1,0 +1,223 @@
+// Loading packs: pack.toml and its errors, extends (shipped packs included), [limits], and settings
+// overrides typed like the settings they replace.
+#include <catch2/catch.hpp>
+#include <functional>
+
+#include "rules/outcome.hpp"
+#include "rules_test_util.hpp"
+
+using namespace lb;
+using lb::test::Harness;
+using lb::test::load_item;
+using lb::test::TempDir;
+using lb::test::write_pack;
+
+namespace {
+
+std::string json_of(const rules::Outcome& o) {
+  std::string s;
+  rules::write_outcome_json(o, s);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
+  TempDir dir;
+  auto load_error = [&](const std::string& name, const std::map<std::string, std::string>& files) {
+    auto pack = rules::Pack::load(write_pack(dir, name, files));
+    if (!pack) return pack.error().message;
+    model::MemoryDirectory d;
+    auto e = rules::Evaluator::create(*pack, {.directory = &d});
+    return e ? std::string("loaded") : e.error().message;
+  };
+  CHECK(load_error("typo", {{"rules.lua", "return { acount = function() end }"}}) ==
+        "typo/rules.lua returned unknown hook 'acount' (did you mean 'account'?; hooks are: validate, "
+        "bookkeeping_method, direction, vendor, counter_account, payment_account, account, tax, dimensions, posting)");
+  CHECK(load_error("far", {{"rules.lua", "return { vat_rules = function() end }"}}) ==
+        "far/rules.lua returned unknown hook 'vat_rules' (hooks are: validate, bookkeeping_method, direction, "
+        "vendor, counter_account, payment_account, account, tax, dimensions, posting)");
+  CHECK(load_error("syntax", {{"rules.lua", "return {"}}).starts_with("syntax/rules.lua:1:"));
+  CHECK(load_error("notable", {{"rules.lua", "return 42"}}) == "notable/rules.lua: must return a table of hooks, got number");
+  CHECK_THAT(load_error("orphan", {{"pack.toml", "name = \"orphan\"\nextends = \"missing\"\n"}}),
+             Catch::Contains("extends \"missing\", which was not found"));
+  CHECK_THAT(load_error("badkey", {{"pack.toml", "name = \"badkey\"\nextend = \"default\"\n"}}),
+             Catch::Contains("pack.toml:2: unknown or mistyped key 'extend'"));
+  write_pack(dir, "cycle_a", {{"pack.toml", "name = \"cycle_a\"\nextends = \"cycle_b\"\n"}});
+  write_pack(dir, "cycle_b", {{"pack.toml", "name = \"cycle_b\"\nextends = \"cycle_a\"\n"}});
+  CHECK_THAT(rules::Pack::load(dir.path() / "cycle_a").error().message, Catch::Contains("extends forms a cycle"));
+  CHECK(load_error("lib", {{"rules.lua", "local u = require('util.names')\nreturn { account = u.account }"},
+                           {"util/names.lua", "return { account = function() return 'x' end }"}}) == "loaded");
+  CHECK_THAT(load_error("noreq", {{"rules.lua", "return require('missing')"}}),
+             Catch::Contains("require: module 'missing' not found: looked for noreq/missing.lua"));
+}
+
+TEST_CASE("a child pack's [limits] override the parent's key by key", "[rules]") {
+  TempDir dir;
+  write_pack(dir, "lim_parent", {{"pack.toml", "name = \"lim_parent\"\n[limits]\nmemory_mb = 16\nhook_cpu_ms = 250\n"}});
+  const auto child =
+      write_pack(dir, "lim_child", {{"pack.toml", "name = \"lim_child\"\nextends = \"lim_parent\"\n[limits]\nmemory_mb = 8\n"}});
+  auto pack = rules::Pack::load(child);
+  REQUIRE(pack);
+  CHECK((*pack)->limits().memory_bytes == (8u << 20));
+  CHECK((*pack)->limits().hook_budget == std::chrono::milliseconds(250));
+}
+
+TEST_CASE("settings overrides are typed like the pack's setting they replace", "[rules]") {
+  TempDir dir;
+  const auto pack_dir = write_pack(dir, "typed", {{"rules.lua", test::kMinimalHooks},
+                                                  {"pack.toml", R"toml(name = "typed"
+[settings]
+code = "5810"
+limit = 60
+ratio = 0.5
+flag = true
+[settings.posting]
+max = 0
+)toml"}});
+  auto pack = rules::Pack::load(pack_dir);
+  REQUIRE(pack);
+  model::MemoryDirectory d;
+  auto create = [&](const char* override_json) {
+    return rules::Evaluator::create(*pack, {.directory = &d, .settings_override = nlohmann::json::parse(override_json)});
+  };
+  SECTION("text becomes a number where the setting is a number; codes and new keys stay text") {
+    auto e = create(R"({"code": "0810", "limit": "20", "ratio": "1.25", "flag": false,
+                        "posting": {"max": "-3"}, "new_code": "6000", "list": [1, "2"]})");
+    REQUIRE(e);
+    const auto& s = (*e)->settings();
+    CHECK(s["code"] == "0810");
+    CHECK(s["limit"] == 20);
+    CHECK(s["limit"].is_number_integer());
+    CHECK(s["ratio"] == 1.25);
+    CHECK(s["flag"] == false);
+    CHECK(s["posting"]["max"] == -3);
+    CHECK(s["new_code"] == "6000");
+    CHECK(s["list"] == nlohmann::json::parse(R"([1, "2"])"));
+  }
+  SECTION("booleans from text") {
+    auto e = create(R"({"flag": "false"})");
+    REQUIRE(e);
+    CHECK((*e)->settings()["flag"] == false);
+  }
+  SECTION("a value that cannot be read as the setting's type is an error at creation") {
+    auto e = create(R"({"posting": {"max": "abc"}})");
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message == "setting posting.max: expected a number (the pack's value is 0), got \"abc\"");
+    auto b = create(R"({"flag": "yes"})");
+    REQUIRE_FALSE(b);
+    CHECK(b.error().message == "setting flag: expected a boolean, true or false (the pack's value is true), got \"yes\"");
+    auto n = create(R"({"limit": true})");
+    REQUIRE_FALSE(n);
+    CHECK(n.error().message == "setting limit: expected a number (the pack's value is 60), got true");
+    auto a = create(R"({"flag": ["true"]})");
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message == "setting flag: expected a boolean, true or false (the pack's value is true), got [\"true\"]");
+  }
+  SECTION("null replaces any setting") {
+    auto e = create(R"({"limit": null, "flag": null})");
+    REQUIRE(e);
+    CHECK((*e)->settings()["limit"].is_null());
+    CHECK((*e)->settings()["flag"].is_null());
+  }
+}
+
+TEST_CASE("extends finds the shipped packs from a pack outside the repository", "[rules]") {
+  TempDir dir;  // under /tmp: no `default` beside it
+  const auto acme = write_pack(dir, "acme", {{"pack.toml", R"(name = "acme"
+extends = "default"
+[settings]
+check_directory = false
+[settings.accounts]
+wallet = "5810"
+)"}});
+  auto pack = rules::Pack::load(acme);
+  REQUIRE(pack);
+  REQUIRE((*pack)->levels().size() == 2);
+  CHECK((*pack)->levels().front().name == "default");
+  // From the build tree, the shipped packs are the source tree's rules/.
+  CHECK((*pack)->levels().front().dir == std::filesystem::weakly_canonical(std::filesystem::path(LB_RULES_DIR) / "default"));
+  Harness h(acme);
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  INFO(json_of(o));
+  REQUIRE(o.status == rules::OutcomeStatus::decided);  // every hook is the default pack's
+  CHECK(o.decisions.method == "journal");
+
+  SECTION("the error lists the shipped folder last") {
+    write_pack(dir, "orphan", {{"pack.toml", "name = \"orphan\"\nextends = \"no-such-parent\"\n"}});
+    auto orphan = rules::Pack::load(dir.path() / "orphan");
+    REQUIRE_FALSE(orphan);
+    const std::string shipped = (std::filesystem::path(LB_RULES_DIR) / "no-such-parent").lexically_normal().string();
+    CHECK_THAT(orphan.error().message, Catch::EndsWith("\n  " + shipped));
+    CHECK_THAT(orphan.error().message, Catch::Contains("looked in:\n  " + (dir.path() / "no-such-parent").string()));
+  }
+}
+
+TEST_CASE("pack.toml errors say which pack, which entry and what is wrong", "[rules]") {
+  TempDir dir;
+  auto load_error = [&](const std::filesystem::path& pack_dir) {
+    auto pack = rules::Pack::load(pack_dir);
+    return pack ? std::string("loaded") : pack.error().message;
+  };
+  SECTION("an extends cycle shows the chain") {
+    write_pack(dir, "a", {{"pack.toml", "extends = \"b\"\n"}});
+    write_pack(dir, "b", {{"pack.toml", "extends = \"c\"\n"}});
+    write_pack(dir, "c", {{"pack.toml", "name = \"see\"\nextends = \"a\"\n"}});
+    CHECK(load_error(dir.path() / "a") == (dir.path() / "a" / "pack.toml").string() +
+                                              ": extends forms a cycle: a -> b -> see -> a");
+    write_pack(dir, "self", {{"pack.toml", "extends = \"self\"\n"}});
+    CHECK(load_error(dir.path() / "self") == (dir.path() / "self" / "pack.toml").string() +
+                                                 ": extends forms a cycle: self -> self");
+  }
+  SECTION("two packs with one name are both named") {
+    write_pack(dir, "parent", {{"pack.toml", "name = \"x\"\n"}});
+    write_pack(dir, "child", {{"pack.toml", "name = \"x\"\nextends = \"parent\"\n"}});
+    CHECK(load_error(dir.path() / "child") == "two packs in the extends chain are named 'x': " +
+                                                  (dir.path() / "child" / "pack.toml").string() + " and " +
+                                                  (dir.path() / "parent" / "pack.toml").string());
+  }
+  SECTION("a limit out of range, or not an integer, says which") {
+    const auto toml = (dir.path() / "lim" / "pack.toml").string();
+    write_pack(dir, "lim", {{"pack.toml", "[limits]\nmemory_mb = 0\n"}});
+    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.memory_mb: 0 is out of range (1-4096)");
+    write_pack(dir, "lim", {{"pack.toml", "[limits]\nmemory_mb = \"64\"\n"}});
+    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.memory_mb: expected an integer (1-4096), got \"64\"");
+    write_pack(dir, "lim", {{"pack.toml", "[limits]\nhook_cpu_ms = 60001\n"}});
+    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.hook_cpu_ms: 60001 is out of range (1-60000)");
+    write_pack(dir, "lim", {{"pack.toml", "[limits]\nhook_cpu_ms = 2.5\n"}});
+    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.hook_cpu_ms: expected an integer (1-60000), got 2.5");
+    write_pack(dir, "lim", {{"pack.toml", "[limits]\ncpu_ms = 5\n"}});
+    CHECK(load_error(dir.path() / "lim") ==
+          toml + ":2: limits.cpu_ms: unknown limit (expected memory_mb (1-4096) or hook_cpu_ms (1-60000))");
+  }
+  SECTION("a table file that cannot be read names the pack.toml entry") {
+    const auto pack_dir = write_pack(dir, "tab", {{"pack.toml", "name = \"tab\"\n\n[tables.accounts]\nfile = \"tables/acounts.csv\"\n"}});
+    CHECK(load_error(pack_dir) == (pack_dir / "pack.toml").string() + ":3: tables.accounts: cannot read " +
+                                      (pack_dir / "tables" / "acounts.csv").string() + ": No such file or directory");
+    write_pack(dir, "tab2", {{"pack.toml", "[tables]\ntax = \"tables/tax.csv\"\n"}});
+    CHECK(load_error(dir.path() / "tab2") == (dir.path() / "tab2" / "pack.toml").string() +
+                                                 ":2: tables.tax: cannot read " +
+                                                 (dir.path() / "tab2" / "tables" / "tax.csv").string() +
+                                                 ": No such file or directory");
+  }
+  SECTION("a table file must be inside the pack folder: no absolute paths, no .., no links out") {
+    // A pack could otherwise read any file the engine can (a red-team pack looked up a
+    // password in a CSV elsewhere on the machine and wrote it into a warning).
+    namespace fs = std::filesystem;
+    const fs::path outside = dir.path() / "secrets.csv";
+    { std::ofstream(outside) << "name,value\npassword,hunter2\n"; }
+    const auto check_refused = [&](const std::string& pack, const std::string& file) {
+      const auto pack_dir = write_pack(dir, pack, {{"pack.toml", "[tables.creds]\nfile = \"" + file + "\"\n"}});
+      CHECK(load_error(pack_dir) == (pack_dir / "pack.toml").string() + ":1: tables.creds: '" + file +
+                                        "' is outside the pack folder (a table file must be inside it)");
+    };
+    check_refused("abs", outside.string());
+    check_refused("dots", "../secrets.csv");
+    check_refused("dots2", "tables/../../secrets.csv");
+    const auto linked = write_pack(dir, "linked", {{"pack.toml", "[tables.creds]\nfile = \"tables/creds.csv\"\n"}});
+    fs::create_directories(linked / "tables");
+    fs::create_symlink(outside, linked / "tables" / "creds.csv");
+    CHECK(load_error(linked) == (linked / "pack.toml").string() +
+                                    ":1: tables.creds: 'tables/creds.csv' is outside the pack folder (a table file must be inside it)");
+  }
+}
