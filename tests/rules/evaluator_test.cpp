@@ -3,24 +3,14 @@
 #include <catch2/catch.hpp>
 #include <functional>
 
-#include "rules/outcome.hpp"
 #include "rules_test_util.hpp"
 
 using namespace lb;
 using lb::test::Harness;
+using lb::test::json_of;
 using lb::test::load_item;
 using lb::test::TempDir;
 using lb::test::write_pack;
-
-namespace {
-
-std::string json_of(const rules::Outcome& o) {
-  std::string s;
-  rules::write_outcome_json(o, s);
-  return s;
-}
-
-}  // namespace
 
 TEST_CASE("a minimal pack decides a card purchase (domain brief §8.1)", "[rules]") {
   TempDir dir;

@@ -9,9 +9,17 @@
 #include "model/decode.hpp"
 #include "model/directory.hpp"
 #include "rules/evaluator.hpp"
+#include "rules/outcome.hpp"
 #include "rules/pack.hpp"
 
 namespace lb::test {
+
+// An outcome as its JSON line (what `process` writes).
+inline std::string json_of(const rules::Outcome& o) {
+  std::string s;
+  rules::write_outcome_json(o, s);
+  return s;
+}
 
 class TempDir {
  public:
