@@ -134,26 +134,6 @@ int erp_next_open_date(lua_State* L) {
 
 }  // namespace
 
-std::string bounded_text(std::string_view text) {
-  // Outcomes are JSON, so UTF-8: a byte that does not start a well-formed character becomes
-  // U+FFFD. Only what can be kept is looked at.
-  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD", kEllipsis = "…";
-  std::string out;
-  out.reserve(std::min(text.size(), kMaxMessageBytes) + kEllipsis.size());
-  size_t i = 0;
-  while (i < text.size() && out.size() <= kMaxMessageBytes) {
-    const size_t n = utf8_sequence(text.substr(i));
-    if (n == 0) out += kReplacement, ++i;
-    else out.append(text.substr(i, n)), i += n;
-  }
-  if (i == text.size() && out.size() <= kMaxMessageBytes) return out;
-  size_t cut = kMaxMessageBytes - kEllipsis.size();
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-  out.resize(cut);
-  out += kEllipsis;
-  return out;
-}
-
 namespace {
 
 // What the bookkeeper reads in Pleo when a rule gives a failure type and no message: the type's

@@ -13,6 +13,7 @@
 #include "rules/evaluator.hpp"
 #include "rules/item_view.hpp"
 #include "rules/lua_values.hpp"
+#include "rules/result_text.hpp"
 #include "rules/sandbox.hpp"
 
 namespace lb::rules {
@@ -45,7 +46,7 @@ inline int64_t steady_ns() {
 constexpr size_t kMaxMessageBytes = 2000;
 constexpr size_t kMaxWarnings = 100;
 constexpr size_t kMaxPrints = 100;
-std::string bounded_text(std::string_view text);
+inline std::string bounded_text(std::string_view text) { return displayable_text(text, kMaxMessageBytes); }
 
 struct Evaluator::Impl : ReadRecorder {
   std::shared_ptr<const Pack> pack;

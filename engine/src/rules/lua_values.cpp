@@ -51,28 +51,6 @@ constexpr std::size_t kMaxArray = 20;
 constexpr std::size_t kMaxFields = 40;
 constexpr std::string_view kMore = "…";
 
-// `s` cut to at most `max` bytes on a character boundary ("…" when cut), with every byte that
-// is not part of a well-formed UTF-8 sequence shown as U+FFFD.
-std::string displayable(std::string_view s, std::size_t max) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const std::size_t n = utf8_sequence(s.substr(i));
-    if (out.size() + std::max<std::size_t>(n, 3) > max) {
-      out += kMore;
-      break;
-    }
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
-
 class Renderer {
  public:
   Renderer(lua_State* L, JsonFor purpose) : L_(L), purpose_(purpose) {}
@@ -101,7 +79,7 @@ class Renderer {
       case LUA_TSTRING: {
         size_t len = 0;
         const char* s = lua_tolstring(L_, index, &len);  // a string: no conversion
-        const std::string text = displayable(std::string_view(s, len), room());
+        const std::string text = displayable_text(std::string_view(s, len), room());
         w.value(text);
         bytes_ += text.size() + 2;
         return;
@@ -170,7 +148,7 @@ class Renderer {
     size_t shown = 0;
     for (const std::string_view key : keys) {
       if (nodes_left_ <= 0 || bytes_ >= kMaxBytes) break;
-      const std::string k = displayable(key, room());
+      const std::string k = displayable_text(key, room());
       lua_pushlstring(L_, key.data(), key.size());
       lua_rawget(L_, t);
       std::string v;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -86,6 +87,24 @@ std::string text_problem(std::string_view s, TextRule rule) {
     i += n;
   }
   return {};
+}
+
+std::string displayable_text(std::string_view s, std::size_t max_bytes) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD", kMore = "…";
+  std::string out;
+  out.reserve(std::min(s.size(), max_bytes) + kMore.size());
+  std::size_t i = 0;
+  while (i < s.size() && out.size() <= max_bytes) {  // only what can be kept is looked at
+    const std::size_t n = utf8_sequence(s.substr(i));
+    if (n == 0) out += kReplacement, ++i;
+    else out.append(s.substr(i, n)), i += n;
+  }
+  if (i == s.size() && out.size() <= max_bytes) return out;
+  std::size_t cut = max_bytes - kMore.size();
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  out.resize(cut);
+  out += kMore;
+  return out;
 }
 
 }  // namespace lb::rules

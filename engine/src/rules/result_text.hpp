@@ -40,4 +40,9 @@ std::size_t utf8_sequence(std::string_view s);
 // 2)", "is longer than 255 characters".
 std::string text_problem(std::string_view s, TextRule rule);
 
+// `s` for display in outcomes, traces and messages: every byte that does not start a well-formed
+// UTF-8 character becomes U+FFFD, and text past `max_bytes` (at least 4) is cut on a character,
+// ending in "…", so that the whole stays within `max_bytes`.
+std::string displayable_text(std::string_view s, std::size_t max_bytes);
+
 }  // namespace lb::rules
