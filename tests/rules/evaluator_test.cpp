@@ -246,11 +246,7 @@ return {
 TEST_CASE("results the engine cannot use fail the item with the hook's file:line", "[rules]") {
   TempDir dir;
   const auto pack = [&](const std::string& name, const std::string& hooks) {
-    return write_pack(dir, name, {{"rules.lua", "local M = {}\n"
-                                                "function M.bookkeeping_method() return 'journal' end\n"
-                                                "function M.counter_account() return '1810' end\n"
-                                                "function M.account() return '6800' end\n" +
-                                                    hooks + "\nreturn M\n"}});
+    return write_pack(dir, name, {{"rules.lua", test::journal_rules(hooks)}});
   };
   const auto item = load_item("card_purchase_journal.json");
   auto message_of = [&](const std::string& name, const std::string& hooks) {

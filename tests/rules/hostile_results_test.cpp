@@ -18,15 +18,8 @@ using lb::test::write_pack;
 
 namespace {
 
-// A pack that decides a journal item simply; `extra` adds or replaces hooks (M.<hook> = ...).
-// Hooks in `extra` misbehave only when the item's note is "attack".
-std::string pack_with(const std::string& extra) {
-  return "local M = {}\n"
-         "function M.bookkeeping_method() return 'journal' end\n"
-         "function M.counter_account() return '1810' end\n"
-         "function M.account() return '6800' end\n" +
-         extra + "\nreturn M\n";
-}
+// Hooks in a test's `extra` (test::journal_rules) misbehave only when the item's note is "attack".
+std::string pack_with(const std::string& extra) { return test::journal_rules(extra); }
 
 rules::EvalOptions test_limits() {
   rules::EvalOptions o;

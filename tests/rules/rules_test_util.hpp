@@ -21,6 +21,16 @@ inline std::string json_of(const rules::Outcome& o) {
   return s;
 }
 
+// rules.lua of a pack that decides a journal item simply; `extra` adds or replaces hooks
+// (function M.<hook> ... end). Hook lines of `extra` start at line 5.
+inline std::string journal_rules(const std::string& extra) {
+  return "local M = {}\n"
+         "function M.bookkeeping_method() return 'journal' end\n"
+         "function M.counter_account() return '1810' end\n"
+         "function M.account() return '6800' end\n" +
+         extra + "\nreturn M\n";
+}
+
 class TempDir {
  public:
   TempDir() {
