@@ -206,8 +206,9 @@ local function load_shipped(name, host_functions)
   return value
 end
 
--- files: module path ("lib/util.lua") -> source; chunk_prefix: how errors name the pack's files.
-local function make_require(env, files, chunk_prefix)
+-- chunks: module path ("lib/util.lua") -> compiled chunk; chunk_prefix: how errors name the
+-- pack's files.
+local function make_require(chunks, chunk_prefix)
   local loaded, loading = {}, {}
   return function(name)
     if type(name) ~= "string" then error("require: module name must be a string", 2) end
@@ -218,14 +219,14 @@ local function make_require(env, files, chunk_prefix)
       return value
     end
     local path = name:gsub("%.", "/") .. ".lua"
-    local source = files[path]
-    if not source then
+    local chunk = chunks[path]
+    if not chunk then
       error("require: module '" .. name .. "' not found: looked for " .. chunk_prefix .. path ..
             " (a rule pack may require its own files and lb.* modules only)", 2)
     end
     if loading[name] then error("require: module '" .. name .. "' requires itself", 2) end
     loading[name] = true
-    local value = host.load_text(source, "@" .. chunk_prefix .. path, env)(name)
+    local value = chunk(name)
     loading[name] = nil
     if value == nil then value = true end
     loaded[name] = value
@@ -240,13 +241,22 @@ api.freeze = freeze
 -- proxy (whose contents it then reads raw) from any other table with a metatable by this map.
 api.frozen = frozen
 
--- Loads one pack's rules.lua (if any) in a fresh environment and returns its hook table.
+-- Loads one pack's rules.lua (if any) in a fresh environment and returns its hook table. Every
+-- file is compiled first, in path order, so that a syntax error anywhere in the pack fails the
+-- load, not the first item whose rule requires the module.
 function api.load_pack(_pack_name, files, chunk_prefix)
   local env = new_env()
-  env.require = make_require(env, files, chunk_prefix)
-  local source = files["rules.lua"]
-  if not source then return {} end
-  local hooks = host.load_text(source, "@" .. chunk_prefix .. "rules.lua", env)()
+  local paths = {}
+  for path in pairs(files) do paths[#paths + 1] = path end
+  sort(paths)
+  local chunks = {}
+  for _, path in ipairs(paths) do
+    chunks[path] = host.load_text(files[path], "@" .. chunk_prefix .. path, env)
+  end
+  env.require = make_require(chunks, chunk_prefix)
+  local rules = chunks["rules.lua"]
+  if not rules then return {} end
+  local hooks = rules()
   if type(hooks) ~= "table" then
     error("must return a table of hooks, got " .. type(hooks), 0)
   end

@@ -150,7 +150,8 @@ return {
   SECTION("an unknown table or column is a clear error") {
     TempDir d2;
     Harness bad(write_pack(d2, "bad", {{"rules.lua", R"lua(
-return { bookkeeping_method = function(item, ctx) return ctx.lookup("nope", "x") end }
+return { bookkeeping_method = function(item, ctx) return ctx.lookup("nope", "x") end,
+         counter_account = function() return "1810" end, account = function() return "6800" end }
 )lua"}}));
     const auto f = bad.evaluator->evaluate(load_item("card_purchase_journal.json"));
     REQUIRE(f.status == rules::OutcomeStatus::failed);
@@ -296,12 +297,25 @@ return {
   CHECK(invoice.failure.type == "vendor_unknown");
 }
 
-TEST_CASE("a pack without a required hook fails items, naming the hook", "[rules]") {
+TEST_CASE("a pack chain without a required hook does not load, naming the hooks", "[rules]") {
   TempDir dir;
-  Harness h(write_pack(dir, "partial", {{"rules.lua", "return { bookkeeping_method = function() return 'journal' end }"}}));
-  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
-  REQUIRE(o.status == rules::OutcomeStatus::failed);
-  CHECK(o.failure.message == "rule pack 'partial' defines no 'counter_account' hook");
+  model::MemoryDirectory d;
+  auto load_error = [&](const std::filesystem::path& pack_dir) {
+    auto pack = rules::Pack::load(pack_dir);
+    REQUIRE(pack);
+    auto e = rules::Evaluator::create(*pack, {.directory = &d});
+    return e ? std::string("loaded") : e.error().message;
+  };
+  CHECK(load_error(write_pack(dir, "partial", {{"rules.lua", "return { bookkeeping_method = function() return 'journal' end }"}})) ==
+        "rule pack 'partial' defines no 'counter_account' or 'account' hook, and no pack it extends does: every item "
+        "needs them (extends = \"default\" defines every hook)");
+  CHECK(load_error(write_pack(dir, "empty", {{"pack.toml", "name = \"empty\"\n"}})) ==
+        "rule pack 'empty' defines no 'bookkeeping_method', 'counter_account' or 'account' hook, and no pack it extends "
+        "does: every item needs them (extends = \"default\" defines every hook)");
+  // A parent's hooks count: the child defines only what differs.
+  write_pack(dir, "parent", {{"rules.lua", test::kMinimalHooks}});
+  CHECK(load_error(write_pack(dir, "child", {{"pack.toml", "name = \"child\"\nextends = \"parent\"\n"},
+                                             {"rules.lua", "return { vendor = function() return nil end }"}})) == "loaded");
 }
 
 namespace {

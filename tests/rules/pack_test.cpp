@@ -36,10 +36,41 @@ TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
   write_pack(dir, "cycle_a", {{"pack.toml", "name = \"cycle_a\"\nextends = \"cycle_b\"\n"}});
   write_pack(dir, "cycle_b", {{"pack.toml", "name = \"cycle_b\"\nextends = \"cycle_a\"\n"}});
   CHECK_THAT(rules::Pack::load(dir.path() / "cycle_a").error().message, Catch::Contains("extends forms a cycle"));
-  CHECK(load_error("lib", {{"rules.lua", "local u = require('util.names')\nreturn { account = u.account }"},
+  CHECK(load_error("lib", {{"rules.lua", "local u = require('util.names')\nreturn { bookkeeping_method = u.account, "
+                                         "counter_account = u.account, account = u.account }"},
                            {"util/names.lua", "return { account = function() return 'x' end }"}}) == "loaded");
   CHECK_THAT(load_error("noreq", {{"rules.lua", "return require('missing')"}}),
              Catch::Contains("require: module 'missing' not found: looked for noreq/missing.lua"));
+}
+
+TEST_CASE("every module of a pack compiles when the pack loads, required or not", "[rules]") {
+  TempDir dir;
+  auto load_error = [&](const std::string& name, const std::map<std::string, std::string>& files) {
+    auto pack = rules::Pack::load(write_pack(dir, name, files));
+    REQUIRE(pack);
+    model::MemoryDirectory d;
+    auto e = rules::Evaluator::create(*pack, {.directory = &d});
+    return e ? std::string("loaded") : e.error().message;
+  };
+  // A module nothing requires yet (work in progress, or required only by a later edit).
+  CHECK_THAT(load_error("unused", {{"rules.lua", test::kMinimalHooks}, {"lib/draft.lua", "local x = \nreturn {"}}),
+             Catch::StartsWith("unused/lib/draft.lua:2:"));
+  CHECK_THAT(load_error("unusedbc", {{"rules.lua", test::kMinimalHooks}, {"lib/evil.lua", "\x1bLJ\x02\x00garbage"}}),
+             Catch::Contains("unusedbc/lib/evil.lua: rule files must be Lua source text; precompiled bytecode is refused"));
+  // A module's top level still runs when it is first required, and only then.
+  const auto counted = write_pack(dir, "once", {{"rules.lua", R"lua(
+local a = require('lib.counter')
+local b = require('lib.counter')
+local hooks = { bookkeeping_method = function() return 'journal' end,
+                counter_account = function() return '2000' end }
+function hooks.account() return tostring(a.loads) .. '/' .. tostring(a == b) end
+return hooks
+)lua"},
+                                                {"lib/counter.lua", "local M = { loads = 0 }\nM.loads = M.loads + 1\nreturn M"}});
+  Harness h(counted);
+  const auto o = h.evaluator->evaluate(load_item("card_purchase_journal.json"));
+  REQUIRE(o.status == rules::OutcomeStatus::decided);
+  CHECK(o.decisions.lines.at(0).account == "1/true");
 }
 
 TEST_CASE("a child pack's [limits] override the parent's key by key", "[rules]") {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <lua.hpp>
 #include <string_view>
@@ -204,6 +205,20 @@ Status Evaluator::Impl::build() {
     ctx_refs[level] = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   lua_settop(L, prelude - 1);
+
+  // A chain without a hook every item calls could not decide a single item: say so now, not
+  // once per item.
+  std::vector<std::string> missing;
+  for (const int h : {kMethod, kCounter, kAccount})
+    if (resolved[levels.size() - 1][static_cast<size_t>(h)].from < 0)
+      missing.push_back(fmt::format("'{}'", kHookNames[static_cast<size_t>(h)]));
+  if (!missing.empty()) {
+    std::string names = missing.back();
+    for (size_t i = missing.size() - 1; i-- > 0;) names = missing[i] + (i + 2 == missing.size() ? " or " : ", ") + names;
+    return Error{fmt::format("rule pack '{}' defines no {} hook, and no pack it extends does: every item needs {} "
+                             "(extends = \"default\" defines every hook)",
+                             pack->name(), names, missing.size() == 1 ? "it" : "them")};
+  }
   return {};
 }
 
@@ -211,11 +226,8 @@ bool Evaluator::Impl::call(int h, int line_index, int nresults) {
   lua_State* L = sandbox->L();
   const size_t top_level = pack->levels().size() - 1;
   const Resolved& r = resolved[top_level][static_cast<size_t>(h)];
-  if (r.from < 0) {
-    fail("unexpected_failure",
-         fmt::format("rule pack '{}' defines no '{}' hook", pack->name(), kHookNames[static_cast<size_t>(h)]));
-    return false;
-  }
+  // Only hooks the chain defines are called: load() refuses a chain without a required one.
+  assert(r.from >= 0);
   const std::string& what = label(h, line_index);
   lua_rawgeti(L, LUA_REGISTRYINDEX, call_ref);
   lua_rawgeti(L, LUA_REGISTRYINDEX, r.fn_ref);
