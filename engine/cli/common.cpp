@@ -133,6 +133,7 @@ bool make_eval_options(const EvalArgs& args, model::MemoryDirectory& directory, 
   if (!load_directory_or_report(args.directory, directory)) return false;
   out.directory = &directory;
   if (!parse_overrides(args.sets, out.settings_override)) return false;
+  out.overrides_from = "--set";
   if (!args.now.empty()) {
     const auto now = parse_now(args.now);
     if (!now) {

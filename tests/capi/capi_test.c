@@ -426,6 +426,11 @@ static void test_settings_and_rule_errors(void) {
   CHECK(CONTAINS(ledgerbridge_result_outcome_json(result, NULL), "\"role\":\"counter\",\"account\":\"2830\""));
   ledgerbridge_result_free(result);
   ledgerbridge_pack_free(pack);
+  /* Overrides are typed like the pack's setting: one that cannot be is the host's error. */
+  expect_load_error(engine, demo_pack, "{\"posting\":{\"description_max_length\":\"long\"}}", directory_file, NULL,
+                    LEDGERBRIDGE_ERROR_ARGUMENT,
+                    "settings: setting posting.description_max_length: expected a number (the pack's value is 60), "
+                    "got \"long\"");
 
   /* A rule that raises fails its item with file:line, and only that item. */
   char* tmp = temp_dir();

@@ -332,6 +332,9 @@ TEST_CASE("fixtures: bad cases are reported with file and line", "[fixtures]") {
   CHECK_THAT(error_of("item: ../../../pleo/card_purchase_journal.json\nnow: 2025-02-30\n"), Contains("got '2025-02-30'"));
   CHECK(error_of("item: ../../../pleo/card_purchase_journal.json\nsettings: [draft]\n") ==
         file + ":2: settings: expected a mapping");
+  // A setting the case cannot give fails the case (the pack's other cases still run).
+  CHECK(error_of("item: ../../../pleo/card_purchase_journal.json\nsettings: {draft: maybe}\n") ==
+        file + ":2: settings: setting draft: expected a boolean, true or false (the pack's value is true), got \"maybe\"");
   CHECK(error_of("item: ../../../pleo/card_purchase_journal.json\nitem: ../../../pleo/refund_journal.json\n") ==
         file + ":2: 'item' is given twice");
 

@@ -93,6 +93,7 @@ code = "5810"
 limit = 60
 ratio = 0.5
 flag = true
+types = ["invoice", "bill"]
 [settings.posting]
 max = 0
 )toml"}});
@@ -134,6 +135,33 @@ max = 0
     auto a = create(R"({"flag": ["true"]})");
     REQUIRE_FALSE(a);
     CHECK(a.error().message == "setting flag: expected a boolean, true or false (the pack's value is true), got [\"true\"]");
+  }
+  SECTION("a number or boolean for a text setting is its text: YAML reads wallet: 5810 as a number") {
+    auto e = create(R"({"code": 5810, "posting": {}, "new_flag": true})");
+    REQUIRE(e);
+    CHECK((*e)->settings()["code"] == "5810");
+    CHECK((*e)->settings()["new_flag"] == true);  // no pack setting to type it by
+    auto b = create(R"({"code": true})");
+    REQUIRE(b);
+    CHECK((*b)->settings()["code"] == "true");
+  }
+  SECTION("a value for a table of settings must be a table: a scalar would drop every key in it") {
+    auto e = create(R"({"posting": "20"})");
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message == "setting posting: expected a table of settings (the pack's has max), got \"20\"");
+    auto l = create(R"({"types": "invoice"})");
+    REQUIRE_FALSE(l);
+    CHECK(l.error().message == "setting types: expected a list (the pack's value is [\"invoice\",\"bill\"]), got \"invoice\"");
+    auto replaced = create(R"({"types": ["invoice"]})");
+    REQUIRE(replaced);
+    CHECK((*replaced)->settings()["types"] == nlohmann::json::parse(R"(["invoice"])"));
+  }
+  SECTION("errors say where the overrides came from") {
+    auto e = rules::Evaluator::create(*pack, {.directory = &d,
+                                              .settings_override = nlohmann::json::parse(R"({"limit": "many"})"),
+                                              .overrides_from = "--set"});
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message == "--set: setting limit: expected a number (the pack's value is 60), got \"many\"");
   }
   SECTION("null replaces any setting") {
     auto e = create(R"({"limit": null, "flag": null})");

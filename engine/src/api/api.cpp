@@ -162,6 +162,10 @@ RulePack Engine::load_pack(const PackOptions& options) const {
     auto settings = nlohmann::json::parse(options.settings_json, nullptr, false);
     if (settings.is_discarded() || !settings.is_object())
       throw Error(ErrorCode::invalid_argument, "settings must be a JSON object");
+    // Typed like the pack's settings they replace; one that cannot be is the host's argument error.
+    nlohmann::json merged = impl->pack->settings();
+    if (auto st = lb::rules::merge_overrides(merged, settings); !st)
+      throw Error(ErrorCode::invalid_argument, "settings: " + st.message());
     impl->eval.settings_override = std::move(settings);
   }
   if (!options.directory_path.empty()) {

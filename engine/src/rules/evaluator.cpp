@@ -648,7 +648,10 @@ Result<std::unique_ptr<Evaluator>> Evaluator::create(std::shared_ptr<const Pack>
   auto impl = std::make_unique<Impl>();
   impl->limits = options.limits.value_or(pack->limits());
   impl->settings = pack->settings();
-  if (auto st = merge_overrides(impl->settings, options.settings_override); !st) return Error{st.message()};
+  if (auto st = merge_overrides(impl->settings, options.settings_override); !st) {
+    if (options.overrides_from.empty()) return Error{st.message()};
+    return Error{fmt::format("{}: {}", options.overrides_from, st.message())};
+  }
   if (options.now == 0) {
     options.now = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())

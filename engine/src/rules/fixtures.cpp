@@ -487,6 +487,10 @@ class Runner {
       if (!settings->value.IsMap())
         fail_at(c.file, line_of(settings->value, settings->key), "settings: expected a mapping");
       c.settings = unordered(yaml_to_json(settings->value, c.file));
+      // A setting this case cannot give is the case's error, not the pack's: the other cases run.
+      nlohmann::json merged = pack_->settings();
+      if (auto st = merge_overrides(merged, c.settings); !st)
+        fail_at(c.file, line_of(settings->value, settings->key), "settings: " + st.message());
     }
 
     c.now = default_now_;

@@ -258,6 +258,23 @@ Status merge_override(nlohmann::json& into, const nlohmann::json& over, const st
     return Error{fmt::format("setting {}: expected a number (the pack's value is {}), got {}", path, into.dump(),
                              over.dump())};
   }
+  // A scalar for a table of settings would drop every key of it, and rules reading one of them
+  // would index a string.
+  if (into.is_object() && !over.is_object() && !over.is_null()) {
+    std::string keys;
+    auto it = into.begin();
+    for (; it != into.end() && keys.size() < 60; ++it) keys += (keys.empty() ? "" : ", ") + it.key();
+    if (it != into.end()) keys += ", …";
+    return Error{fmt::format("setting {}: expected a table of settings (the pack's has {}), got {}", path,
+                             keys.empty() ? "no keys yet" : keys, over.dump())};
+  }
+  if (into.is_array() && !over.is_array() && !over.is_null())
+    return Error{fmt::format("setting {}: expected a list (the pack's value is {}), got {}", path, into.dump(), over.dump())};
+  // Codes look like numbers: YAML reads `wallet: 5810` as one, and --set "true" as a boolean.
+  if (into.is_string() && (over.is_number() || over.is_boolean())) {
+    into = over.dump();
+    return {};
+  }
   if (into.is_boolean() && !over.is_boolean() && !over.is_null()) {
     if (over == "true" || over == "false") {
       into = over == "true";
