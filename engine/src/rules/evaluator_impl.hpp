@@ -96,7 +96,7 @@ struct Evaluator::Impl : ReadRecorder {
     if (!tracing || step_stack.empty()) return nullptr;
     return &outcome->trace->steps[step_stack.back()];
   }
-  void read(std::string_view path, std::string_view value) override {
+  void read(std::string_view path, std::string_view value, bool container) override {
     TraceStep* s = step();
     if (!s) return;
     // `item.supplier.name` reads item.supplier first: one line for both. An object or list read
@@ -104,12 +104,11 @@ struct Evaluator::Impl : ReadRecorder {
     if (!s->reads.empty()) {
       const TraceRead& last = s->reads.back();
       if (last.path == path && last.value == value) return;
-      const bool last_is_shape = last.value == "\"{…}\"" || last.value == "\"[…]\"";
-      if (last_is_shape && path.size() > last.path.size() && path.starts_with(last.path) &&
+      if (last.container && path.size() > last.path.size() && path.starts_with(last.path) &&
           (path[last.path.size()] == '.' || path[last.path.size()] == '['))
         s->reads.pop_back();
     }
-    s->reads.push_back({std::string(path), std::string(value)});
+    s->reads.push_back({std::string(path), std::string(value), container});
   }
   // `describe` renders the call ("ctx.erp.account(\"6800\")"); only run while tracing.
   template <typename Describe>

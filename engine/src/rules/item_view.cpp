@@ -392,7 +392,7 @@ int ItemViews::record(lua_State* L) {
   const KindInfo& k = info(static_cast<Kind>(node.kind));
   std::string path = v.paths_[n];
   if (lua_type(L, 2) == LUA_TBOOLEAN) {
-    v.recorder_->read("#" + path, std::to_string(node.count));
+    v.recorder_->read("#" + path, std::to_string(node.count), false);
     return 0;
   }
   const lb_view_slot* slot = nullptr;
@@ -419,6 +419,7 @@ int ItemViews::record(lua_State* L) {
     fmt::format_to(std::back_inserter(path), ".{}", key);
   }
   std::string value;
+  bool container = false;
   switch (slot->tag) {
     case kViewString: JsonWriter::escape(value, std::string_view(slot->str, static_cast<size_t>(slot->len))); break;
     case kViewNumber: JsonWriter(value).value(slot->num); break;
@@ -429,9 +430,10 @@ int ItemViews::record(lua_State* L) {
       // recorder folds this one into it; alone, it was a presence check).
       const Kind kind = static_cast<Kind>(slot->tag == kViewNode ? v.nodes_[static_cast<size_t>(slot->len)].kind : slot->len);
       value = info(kind).shape == Shape::object ? "\"{…}\"" : "\"[…]\"";
+      container = true;
     }
   }
-  v.recorder_->read(path, value);
+  v.recorder_->read(path, value, container);
   return 0;
 }
 

@@ -26,7 +26,8 @@ namespace lb::rules {
 class ReadRecorder {
  public:
   virtual ~ReadRecorder() = default;
-  virtual void read(std::string_view path, std::string_view value_json) = 0;
+  // `container`: the read of an object or a list, shown by its shape ("{…}", "[…]").
+  virtual void read(std::string_view path, std::string_view value_json, bool container) = 0;
 };
 
 // The arena's C layout, declared again in engine/lua/views.lua's ffi.cdef: keep both in step

@@ -27,6 +27,7 @@ struct Failure {
 struct TraceRead {
   std::string path;   // item.vendor.code
   std::string value;  // as JSON
+  bool container = false;  // an object or list, shown by its shape: folded into a read of its field
 };
 
 struct TraceLookup {
