@@ -396,6 +396,18 @@ TEST_CASE("fixtures: unusable packs are an error for the whole run", "[fixtures]
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, StartsWith("default fixture directory: "));
   }
+  SECTION("a pack above the operator's ceiling, whether or not it has cases") {
+    FixtureRunOptions capped;
+    capped.ceiling = {.memory_mb = 32};
+    const auto r = run_pack_fixtures(kPack, capped);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message ==
+          "rule pack 'fixturepack' sets no [limits] memory_mb and gets the default of 64, above this "
+          "installation's ceiling of 32");
+    PackCopy copy;
+    fs::remove_all(copy.pack() / "fixtures");
+    CHECK_FALSE(run_pack_fixtures(copy.pack(), capped).ok());
+  }
   SECTION("no fixtures folder is no cases") {
     PackCopy copy;
     fs::remove_all(copy.pack() / "fixtures");

@@ -84,6 +84,86 @@ TEST_CASE("a child pack's [limits] override the parent's key by key", "[rules]")
   CHECK((*pack)->limits().hook_budget == std::chrono::milliseconds(250));
 }
 
+TEST_CASE("the operator's ceiling refuses a pack whose [limits] are above it, naming pack, limit and values",
+          "[rules]") {
+  TempDir dir;
+  model::MemoryDirectory d;
+  auto create = [&](const std::filesystem::path& pack_dir, rules::EvalOptions options) {
+    auto pack = rules::Pack::load(pack_dir);
+    REQUIRE(pack);
+    options.directory = &d;
+    auto e = rules::Evaluator::create(*pack, std::move(options));
+    return e ? std::string("loaded") : e.error().message;
+  };
+  auto pack_with = [&](const std::string& name, const std::string& toml) {
+    return write_pack(dir, name, {{"pack.toml", "name = \"" + name + "\"\n" + toml}, {"rules.lua", test::kMinimalHooks}});
+  };
+  const rules::LimitCeiling ceiling{.memory_mb = 256, .hook_cpu_ms = 1000};
+
+  SECTION("above the ceiling: refused, not clamped") {
+    CHECK(create(pack_with("acme-dk", "[limits]\nmemory_mb = 1024\n"), {.ceiling = ceiling}) ==
+          "rule pack 'acme-dk' sets [limits] memory_mb = 1024, above this installation's ceiling of 256");
+    CHECK(create(pack_with("acme-se", "[limits]\nhook_cpu_ms = 5000\n"), {.ceiling = ceiling}) ==
+          "rule pack 'acme-se' sets [limits] hook_cpu_ms = 5000, above this installation's ceiling of 1000");
+  }
+  SECTION("at the ceiling: loads, with the pack's own limits") {
+    auto pack = rules::Pack::load(pack_with("acme-no", "[limits]\nmemory_mb = 256\nhook_cpu_ms = 1000\n"));
+    REQUIRE(pack);
+    auto e = rules::Evaluator::create(*pack, {.directory = &d, .ceiling = ceiling});
+    INFO((e ? "" : e.error().message));
+    REQUIRE(e);
+    CHECK(create(pack_with("acme-fi", "[limits]\nmemory_mb = 8\nhook_cpu_ms = 20\n"), {.ceiling = ceiling}) == "loaded");
+  }
+  SECTION("a limit set by an extends parent counts, and the error says where it is set") {
+    write_pack(dir, "nordic", {{"pack.toml", "name = \"nordic\"\n[limits]\nmemory_mb = 1024\n"}});
+    const auto child = write_pack(dir, "acme-dk", {{"pack.toml", "name = \"acme-dk\"\nextends = \"nordic\"\n"},
+                                                   {"rules.lua", test::kMinimalHooks}});
+    CHECK(create(child, {.ceiling = ceiling}) ==
+          "rule pack 'acme-dk' sets [limits] memory_mb = 1024 (in 'nordic', which it extends), above this "
+          "installation's ceiling of 256");
+    // A child that lowers it again is under the ceiling.
+    const auto lowered = write_pack(dir, "acme-low", {{"pack.toml", "name = \"acme-low\"\nextends = \"nordic\"\n"
+                                                                    "[limits]\nmemory_mb = 128\n"},
+                                                      {"rules.lua", test::kMinimalHooks}});
+    CHECK(create(lowered, {.ceiling = ceiling}) == "loaded");
+  }
+  SECTION("a pack that sets no limit has the engine default, which a ceiling below it refuses") {
+    const auto plain = pack_with("plain", "");
+    CHECK(create(plain, {.ceiling = {.memory_mb = 32}}) ==
+          "rule pack 'plain' sets no [limits] memory_mb and gets the default of 64, above this installation's "
+          "ceiling of 32");
+    CHECK(create(plain, {.ceiling = {.hook_cpu_ms = 50}}) ==
+          "rule pack 'plain' sets no [limits] hook_cpu_ms and gets the default of 100, above this installation's "
+          "ceiling of 50");
+    CHECK(create(plain, {.ceiling = {.memory_mb = 64, .hook_cpu_ms = 100}}) == "loaded");
+  }
+  SECTION("without a ceiling the engine maxima apply: nothing changes") {
+    CHECK(create(pack_with("big", "[limits]\nmemory_mb = 4096\nhook_cpu_ms = 60000\n"), {}) == "loaded");
+  }
+  SECTION("the caller's own limits override is held to the ceiling too") {
+    const auto plain = pack_with("plain2", "[limits]\nmemory_mb = 8\n");
+    CHECK(create(plain, {.limits = rules::Limits{.memory_bytes = 512u << 20}, .ceiling = ceiling}) ==
+          "the evaluator's limits override sets memory_mb = 512, above this installation's ceiling of 256");
+    CHECK(create(plain, {.limits = rules::Limits{.hook_budget = std::chrono::seconds(2)}, .ceiling = ceiling}) ==
+          "the evaluator's limits override sets hook_cpu_ms = 2000, above this installation's ceiling of 1000");
+    CHECK(create(plain, {.limits = rules::Limits{.memory_bytes = 32u << 20}, .ceiling = ceiling}) == "loaded");
+  }
+  SECTION("a ceiling out of the engine's range is refused") {
+    const auto plain = pack_with("plain3", "");
+    CHECK(create(plain, {.ceiling = {.memory_mb = 0}}) == "limit ceiling: memory_mb 0 is out of range (1-4096)");
+    CHECK(create(plain, {.ceiling = {.hook_cpu_ms = 60001}}) ==
+          "limit ceiling: hook_cpu_ms 60001 is out of range (1-60000)");
+  }
+  SECTION("check_limit_ceiling tells the same without building a Lua state") {
+    auto pack = rules::Pack::load(pack_with("acme-is", "[limits]\nmemory_mb = 1024\n"));
+    REQUIRE(pack);
+    const auto st = rules::check_limit_ceiling(**pack, ceiling);
+    REQUIRE_FALSE(st);
+    CHECK(st.message() == "rule pack 'acme-is' sets [limits] memory_mb = 1024, above this installation's ceiling of 256");
+    CHECK(rules::check_limit_ceiling(**pack, {}));
+  }
+}
+
 TEST_CASE("settings overrides are typed like the pack's setting they replace", "[rules]") {
   TempDir dir;
   const auto pack_dir = write_pack(dir, "typed", {{"rules.lua", test::kMinimalHooks},

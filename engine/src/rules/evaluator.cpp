@@ -645,6 +645,24 @@ Evaluator::~Evaluator() = default;
 
 Result<std::unique_ptr<Evaluator>> Evaluator::create(std::shared_ptr<const Pack> pack, EvalOptions options) {
   if (!options.directory) return Error{"Evaluator: an ERP directory is required"};
+  // The ceiling holds whoever set the limits. An override (options.limits) above it is refused
+  // like a pack above it rather than let win: override and ceiling come from the same caller,
+  // so one above the other is a mistake to report, and "nothing runs above the ceiling" then
+  // holds with no exception an operator would have to know about.
+  if (options.limits) {
+    if (auto st = check_ceiling_range(options.ceiling); !st) return Error{st.message()};
+    const auto over = [](const char* key, int64_t value, int64_t cap) {
+      return Error{fmt::format("the evaluator's limits override sets {} = {}, above this installation's ceiling of {}",
+                               key, value, cap)};
+    };
+    const std::size_t bytes = options.limits->memory_bytes;
+    if (bytes > static_cast<std::size_t>(options.ceiling.memory_mb) << 20)
+      return over("memory_mb", static_cast<int64_t>((bytes + (1u << 20) - 1) >> 20), options.ceiling.memory_mb);
+    if (options.limits->hook_budget.count() > options.ceiling.hook_cpu_ms)
+      return over("hook_cpu_ms", options.limits->hook_budget.count(), options.ceiling.hook_cpu_ms);
+  } else if (auto st = check_limit_ceiling(*pack, options.ceiling); !st) {
+    return Error{st.message()};
+  }
   auto impl = std::make_unique<Impl>();
   impl->limits = options.limits.value_or(pack->limits());
   impl->settings = pack->settings();

@@ -22,11 +22,16 @@ struct EvalOptions {
   std::string overrides_from;    // where they came from, for errors: "--set", "fixtures/x.yaml:3"
   int64_t now = 0;               // frozen clock, epoch seconds (os.time, ctx.date.today)
   std::optional<Limits> limits;  // default: the pack's
+  // The operator's cap on the limits (default: the engine maxima, no cap). A pack chain whose
+  // limits are above it is refused by create, never clamped (check_limit_ceiling, pack.hpp); so
+  // is a `limits` override above it.
+  LimitCeiling ceiling;
 };
 
 class Evaluator {
  public:
-  // Fails when a rule file does not compile or returns something other than a hook table.
+  // Fails when a rule file does not compile or returns something other than a hook table, or
+  // when the limits are above options.ceiling.
   static Result<std::unique_ptr<Evaluator>> create(std::shared_ptr<const Pack> pack, EvalOptions options);
   ~Evaluator();
 

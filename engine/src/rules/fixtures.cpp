@@ -412,6 +412,7 @@ class Runner {
     eo.directory = &empty_;
     eo.settings_override = settings;
     eo.now = now;
+    eo.ceiling = options_.ceiling;
     auto created = Evaluator::create(pack_, std::move(eo));
     if (!created) return Error{created.error().message};
     Evaluator* raw = created->get();
@@ -669,6 +670,8 @@ std::string unified_diff(const std::string& expected, const std::string& actual)
 Result<std::vector<FixtureResult>> run_pack_fixtures(const fs::path& pack_dir, const FixtureRunOptions& options) {
   auto pack = Pack::load(pack_dir);
   if (!pack) return Error{pack.error().message};
+  // Here as well as in Evaluator::create: a pack without cases must not pass either.
+  if (auto st = check_limit_ceiling(**pack, options.ceiling); !st) return Error{st.message()};
 
   const fs::path fixtures_dir = pack_dir / "fixtures";
   std::vector<fs::path> files;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model/result.hpp"
+#include "rules/sandbox.hpp"
 
 namespace lb::rules {
 
@@ -22,6 +23,7 @@ struct FixtureRunOptions {
   bool approve = false;  // rewrite the `expect:` of every case whose outcome differs
   bool trace = false;    // keep the decision trace of cases that do not pass
   std::string filter;    // run only cases whose name contains this
+  LimitCeiling ceiling;  // the operator's cap on the pack's [limits] (EvalOptions::ceiling)
 };
 
 struct FixtureResult {
@@ -36,8 +38,9 @@ struct FixtureResult {
 };
 
 // Runs every case of the pack in `pack_dir`, in file-name order. An error result means the
-// pack itself is unusable (it does not load, its rules do not compile, or its default fixture
-// directory is broken); a bad case is reported in its own FixtureResult.
+// pack itself is unusable (it does not load, its rules do not compile, its limits are above
+// options.ceiling, or its default fixture directory is broken); a bad case is reported in its
+// own FixtureResult.
 Result<std::vector<FixtureResult>> run_pack_fixtures(const std::filesystem::path& pack_dir,
                                                      const FixtureRunOptions& options);
 

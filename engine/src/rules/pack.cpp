@@ -154,10 +154,10 @@ Result<Manifest> read_manifest(const fs::path& dir) {
     else if (key == "tables" && v.is_table()) continue;  // after the name is known
     else if (key == "limits" && v.is_table()) {
       for (const auto& [lk, lv] : *v.as_table()) {
-        const int64_t max = lk == "memory_mb" ? 4096 : lk == "hook_cpu_ms" ? 60000 : 0;
+        const int64_t max = lk == "memory_mb" ? kMaxMemoryMb : lk == "hook_cpu_ms" ? kMaxHookCpuMs : 0;
         if (max == 0)
-          return Error{fmt::format("{}: limits.{}: unknown limit (expected memory_mb (1-4096) or hook_cpu_ms (1-60000))",
-                                   where(toml_path, lv), lk.str())};
+          return Error{fmt::format("{}: limits.{}: unknown limit (expected memory_mb (1-{}) or hook_cpu_ms (1-{}))",
+                                   where(toml_path, lv), lk.str(), kMaxMemoryMb, kMaxHookCpuMs)};
         const auto n = lv.value<int64_t>();
         if (!n)
           return Error{fmt::format("{}: limits.{}: expected an integer (1-{}), got {}", where(toml_path, lv), lk.str(),
@@ -316,8 +316,14 @@ Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::v
   }
   // Root first. Limits: the most derived pack that sets them wins.
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    if (it->memory_bytes) pack->limits_.memory_bytes = *it->memory_bytes;
-    if (it->hook_budget) pack->limits_.hook_budget = *it->hook_budget;
+    if (it->memory_bytes) {
+      pack->limits_.memory_bytes = *it->memory_bytes;
+      pack->limit_sources_.memory_mb = it->level.name;
+    }
+    if (it->hook_budget) {
+      pack->limits_.hook_budget = *it->hook_budget;
+      pack->limit_sources_.hook_cpu_ms = it->level.name;
+    }
     pack->levels_.push_back(std::move(it->level));
   }
   std::map<std::string, fs::path> names;  // name -> the folder of the nearest-the-root pack with it
@@ -332,6 +338,37 @@ Result<std::shared_ptr<const Pack>> Pack::load(const fs::path& dir, const std::v
     for (const auto& [name, table] : level.tables) pack->tables_[name] = &table;
   }
   return std::shared_ptr<const Pack>(std::move(pack));
+}
+
+Status check_ceiling_range(const LimitCeiling& ceiling) {
+  if (ceiling.memory_mb < 1 || ceiling.memory_mb > kMaxMemoryMb)
+    return Error{fmt::format("limit ceiling: memory_mb {} is out of range (1-{})", ceiling.memory_mb, kMaxMemoryMb)};
+  if (ceiling.hook_cpu_ms < 1 || ceiling.hook_cpu_ms > kMaxHookCpuMs)
+    return Error{
+        fmt::format("limit ceiling: hook_cpu_ms {} is out of range (1-{})", ceiling.hook_cpu_ms, kMaxHookCpuMs)};
+  return {};
+}
+
+Status check_limit_ceiling(const Pack& pack, const LimitCeiling& ceiling) {
+  if (auto st = check_ceiling_range(ceiling); !st) return st;
+  // Refused, never clamped: a pack that ran with less than it asked for would behave unlike
+  // its fixtures. The message is for the pack's author, who may not know the ceiling exists.
+  auto check = [&](const char* key, int64_t value, int64_t cap, const std::string& source) -> Status {
+    if (value <= cap) return {};
+    if (source.empty())
+      return Error{fmt::format("rule pack '{}' sets no [limits] {} and gets the default of {}, above this "
+                               "installation's ceiling of {}",
+                               pack.name(), key, value, cap)};
+    // Names are unique within a chain (Pack::load), so another name is a parent's.
+    const std::string parent = source == pack.name() ? "" : fmt::format(" (in '{}', which it extends)", source);
+    return Error{fmt::format("rule pack '{}' sets [limits] {} = {}{}, above this installation's ceiling of {}",
+                             pack.name(), key, value, parent, cap)};
+  };
+  // Pack values and the default are whole MiB.
+  const auto memory_mb = static_cast<int64_t>(pack.limits().memory_bytes >> 20);
+  if (auto st = check("memory_mb", memory_mb, ceiling.memory_mb, pack.limit_sources().memory_mb); !st) return st;
+  return check("hook_cpu_ms", pack.limits().hook_budget.count(), ceiling.hook_cpu_ms,
+               pack.limit_sources().hook_cpu_ms);
 }
 
 }  // namespace lb::rules

@@ -51,13 +51,32 @@ class Pack {
   // Tables of the whole chain; a child's table replaces a parent's of the same name.
   const std::map<std::string, const PackTable*>& tables() const { return tables_; }
   const Limits& limits() const { return limits_; }
+  // The name of the pack of the chain whose [limits] set each limit; empty when none does and
+  // the engine default applies.
+  struct LimitSources {
+    std::string memory_mb;
+    std::string hook_cpu_ms;
+  };
+  const LimitSources& limit_sources() const { return limit_sources_; }
 
  private:
   std::vector<PackLevel> levels_;
   nlohmann::json settings_;
   std::map<std::string, const PackTable*> tables_;
   Limits limits_;
+  LimitSources limit_sources_;
 };
+
+// Whether the pack chain's limits (after extends; the engine default where no pack sets one)
+// are within the operator's ceiling. The error names the pack, the limit, the value and the
+// ceiling, for the pack's author: "rule pack 'acme-dk' sets [limits] memory_mb = 1024, above
+// this installation's ceiling of 256". A ceiling outside the engine's range is an error too.
+// Evaluator::create checks this; callers that want the answer before building a Lua state
+// (`ledgerbridge test` on a pack without fixtures) call it themselves.
+Status check_limit_ceiling(const Pack& pack, const LimitCeiling& ceiling);
+// Only that each value of the ceiling is within the engine's range (1-kMaxMemoryMb,
+// 1-kMaxHookCpuMs): "limit ceiling: memory_mb 0 is out of range (1-4096)".
+Status check_ceiling_range(const LimitCeiling& ceiling);
 
 // Where the rule packs shipped with ledgerbridge (rules/ of the source tree) may be, in the order
 // looked at: installed beside the binary that holds the engine (<prefix>/bin/ledgerbridge, or

@@ -23,6 +23,17 @@ struct Limits {
   int max_callback_depth = 50;                         // C-to-Lua re-entry (gsub, sort, ...)
 };
 
+// The most a pack's pack.toml [limits] may set: memory_mb 1-4096, hook_cpu_ms 1-60000.
+inline constexpr int64_t kMaxMemoryMb = 4096;
+inline constexpr int64_t kMaxHookCpuMs = 60000;
+
+// The operator's cap on the limits a pack chain may give itself (EvalOptions::ceiling), in the
+// units pack.toml and the operator write them. The default is the engine maxima: no cap.
+struct LimitCeiling {
+  int64_t memory_mb = kMaxMemoryMb;    // 1-kMaxMemoryMb
+  int64_t hook_cpu_ms = kMaxHookCpuMs;  // 1-kMaxHookCpuMs
+};
+
 enum class Breach { none, error, budget, memory };
 
 // Runs a shipped host-only chunk (engine/lua/<file>: views.lua, ctx.lua) with the `nargs` values
