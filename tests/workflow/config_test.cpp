@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "erp/factory.hpp"
+#include "erp/sqlite_erp.hpp"
 #include "workflow/config.hpp"
 #include "workflow/runner.hpp"
 #include "workflow_test_util.hpp"
@@ -115,6 +116,53 @@ TEST_CASE("workflow config: errors name the file, the line and the key", "[workf
   CHECK_THAT(error_of("[ledger]\npath = 3\n\n" + head + "erp = { kind = \"sqlite\" }\n"),
              Catch::Contains("bad.toml:2") && Catch::Contains("'path' must be text"));
   CHECK_THAT(error_of("x = [\n"), Catch::Contains("bad.toml:"));
+}
+
+TEST_CASE("workflow config: [limits] is the operator's ceiling on every company's rule pack", "[workflow]") {
+  ScratchDir dir("wf-config-limits");
+  const std::string company = "[[companies]]\nid = \"c1\"\npleo = \"http://127.0.0.1:1\"\napi_key = \"k\"\n"
+                              "rules = \"" + sim_pack_dir().string() + "\"\n"
+                              "erp = { kind = \"sqlite\", path = \"erp.sqlite\" }\n";
+  SECTION("read from the file; absent, the engine maxima (nothing is capped)") {
+    auto c = load_config(write(dir, "lb.toml", "[limits]\nmax_memory_mb = 256\nmax_hook_cpu_ms = 1000\n\n" + company));
+    INFO((c ? "" : c.error().message));
+    REQUIRE(c.ok());
+    CHECK(c->ceiling.memory_mb == 256);
+    CHECK(c->ceiling.hook_cpu_ms == 1000);
+    auto only_memory = load_config(write(dir, "lb.toml", "[limits]\nmax_memory_mb = 128\n\n" + company));
+    REQUIRE(only_memory.ok());
+    CHECK(only_memory->ceiling.memory_mb == 128);
+    CHECK(only_memory->ceiling.hook_cpu_ms == rules::kMaxHookCpuMs);
+    auto none = load_config(write(dir, "lb.toml", company));
+    REQUIRE(none.ok());
+    CHECK(none->ceiling.memory_mb == rules::kMaxMemoryMb);
+    CHECK(none->ceiling.hook_cpu_ms == rules::kMaxHookCpuMs);
+  }
+  SECTION("errors name the file, the line and the key") {
+    auto error_of = [&](const std::string& text) {
+      auto c = load_config(write(dir, "bad.toml", text + "\n" + company));
+      REQUIRE_FALSE(c.ok());
+      return c.error().message;
+    };
+    const std::string file = dir.file("bad.toml");
+    CHECK(error_of("[limits]\nmax_memory_mb = 0") == file + ":2: limits.max_memory_mb must be an integer 1..4096");
+    CHECK(error_of("[limits]\nmax_memory_mb = 4097") == file + ":2: limits.max_memory_mb must be an integer 1..4096");
+    CHECK(error_of("[limits]\n\nmax_hook_cpu_ms = \"1000\"") ==
+          file + ":3: limits.max_hook_cpu_ms must be an integer 1..60000");
+    CHECK(error_of("[limits]\nmemory_mb = 256") ==
+          file + ":2: limits: unknown key 'memory_mb' (the ceiling's keys are max_memory_mb and max_hook_cpu_ms)");
+    CHECK(error_of("limits = 256") == file + ":1: limits must be a table: [limits] max_memory_mb = N, max_hook_cpu_ms = N");
+  }
+  SECTION("run_once refuses a company whose pack is above it, and names the pack") {
+    REQUIRE(erp::SqliteErp::open(dir.file("erp.sqlite"), {.create = true}).ok());
+    auto c = load_config(write(dir, "lb.toml", "[limits]\nmax_memory_mb = 32\n\n" + company));
+    REQUIRE(c.ok());
+    const auto results = run_once(*c, {});
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].error ==
+          "rule pack: rule pack 'pleo-sim' sets no [limits] memory_mb and gets the default of 64, above this "
+          "installation's ceiling of 32");
+  }
 }
 
 TEST_CASE("workflow: run_once over a config file, against Pleo by URL and API key", "[workflow]") {

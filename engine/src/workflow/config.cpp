@@ -59,6 +59,24 @@ Result<Config> load_config(const fs::path& file) {
     r.string(*ledger, "path", p, true);
     config.ledger = r.path(p);
   }
+  if (const toml::node* limits = doc.get("limits")) {
+    const auto* t = limits->as_table();
+    if (!t)
+      return Error{fmt::format("{}: limits must be a table: [limits] max_memory_mb = N, max_hook_cpu_ms = N",
+                               r.where(*limits))};
+    for (const auto& [k, v] : *t) {
+      const bool memory = k == "max_memory_mb";
+      if (!memory && k != "max_hook_cpu_ms")
+        return Error{fmt::format("{}: limits: unknown key '{}' (the ceiling's keys are max_memory_mb and "
+                                 "max_hook_cpu_ms)",
+                                 r.where(v), k.str())};
+      const int64_t max = memory ? rules::kMaxMemoryMb : rules::kMaxHookCpuMs;
+      const auto n = v.value_exact<int64_t>();
+      if (!n || *n < 1 || *n > max)
+        return Error{fmt::format("{}: limits.{} must be an integer 1..{}", r.where(v), k.str(), max)};
+      (memory ? config.ceiling.memory_mb : config.ceiling.hook_cpu_ms) = *n;
+    }
+  }
   const auto* companies = doc["companies"].as_array();
   if (!companies || companies->empty()) return Error{file.string() + ": no [[companies]]"};
   for (const auto& node : *companies) {

@@ -21,6 +21,14 @@
 //   attachments_required = false         # a receipt that cannot be fetched fails the item
 //   requests_per_minute = 500            # the client's budget for this credential (max 600)
 //
+//   [limits]                             # optional: this installation's ceiling on every
+//   max_memory_mb = 256                  # company's rule pack: a pack whose pack.toml [limits]
+//   max_hook_cpu_ms = 1000               # (memory_mb, hook_cpu_ms; after extends, defaults 64 MiB
+//                                        # and 100 ms) are above it does not start, and the
+//                                        # company's error names the pack, the limit and both
+//                                        # values. Default: 4096 and 60000, the most a pack may
+//                                        # set. `run --max-memory-mb/--max-hook-cpu-ms` replace them.
+//
 // Relative paths are relative to the file. Secrets are kept as references and resolved only
 // when a client is built; nothing here is ever logged.
 #include <filesystem>
@@ -29,6 +37,7 @@
 #include <vector>
 
 #include "model/result.hpp"
+#include "rules/sandbox.hpp"
 #include "workflow/job_runner.hpp"
 
 namespace lb::workflow {
@@ -60,6 +69,7 @@ struct CompanyConfig {
 struct Config {
   std::filesystem::path ledger;
   std::vector<CompanyConfig> companies;
+  rules::LimitCeiling ceiling;  // [limits]
 };
 
 // Errors name the file, the line and the key.

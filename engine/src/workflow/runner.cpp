@@ -90,6 +90,7 @@ std::vector<CompanyResult> run_once(const Config& config, const RunOptions& opti
     rules::EvalOptions eval;
     eval.directory = &sink->directory();
     eval.now = options.now;
+    eval.ceiling = config.ceiling;
     auto evaluator = rules::Evaluator::create(*pack, eval);
     if (!evaluator) {
       result.error = "rule pack: " + evaluator.error().message;
