@@ -123,15 +123,35 @@ std::optional<int64_t> parse_now(const std::string& iso) {
   return std::chrono::duration_cast<std::chrono::seconds>(days.time_since_epoch()).count() + h * 3600 + mi * 60 + s;
 }
 
+void add_ceiling_options(CLI::App* cmd, CeilingArgs& args, bool from_config) {
+  const auto help = [from_config](const char* limit, int default_value) {
+    return fmt::format("Refuse a rule pack whose [limits] {} (after extends; default {}) is above this{}", limit,
+                       default_value,
+                       from_config ? fmt::format("; replaces the configuration's [limits] max_{}", limit) : "");
+  };
+  cmd->add_option("--max-memory-mb", args.max_memory_mb, help("memory_mb", 64))
+      ->check(CLI::Range(int64_t{1}, rules::kMaxMemoryMb));
+  cmd->add_option("--max-hook-cpu-ms", args.max_hook_cpu_ms, help("hook_cpu_ms", 100))
+      ->check(CLI::Range(int64_t{1}, rules::kMaxHookCpuMs));
+}
+
+rules::LimitCeiling ceiling_of(const CeilingArgs& args, rules::LimitCeiling base) {
+  if (args.max_memory_mb != 0) base.memory_mb = args.max_memory_mb;
+  if (args.max_hook_cpu_ms != 0) base.hook_cpu_ms = args.max_hook_cpu_ms;
+  return base;
+}
+
 void add_eval_options(CLI::App* cmd, EvalArgs& args) {
   cmd->add_option("-d,--directory", args.directory, "ERP directory: a YAML/JSON file or a folder of CSV files");
   cmd->add_option("--set", args.sets, "Override a pack setting: key=value (dotted keys)");
   cmd->add_option("--now", args.now, "Freeze the rules' clock at this UTC date/time (default: now)");
+  add_ceiling_options(cmd, args.ceiling);
 }
 
 bool make_eval_options(const EvalArgs& args, model::MemoryDirectory& directory, rules::EvalOptions& out) {
   if (!load_directory_or_report(args.directory, directory)) return false;
   out.directory = &directory;
+  out.ceiling = ceiling_of(args.ceiling);
   if (!parse_overrides(args.sets, out.settings_override)) return false;
   out.overrides_from = "--set";
   if (!args.now.empty()) {

@@ -51,11 +51,23 @@ bool parse_overrides(const std::vector<std::string>& sets, nlohmann::json& into)
 // "2026-01-15T12:00:00Z" or "2026-01-15" -> epoch seconds; nullopt when malformed.
 std::optional<int64_t> parse_now(const std::string& iso);
 
-// --directory, --set and --now: how process and explain evaluate.
+// --max-memory-mb and --max-hook-cpu-ms: the operator's ceiling on what a rule pack's [limits]
+// may set (rules::EvalOptions::ceiling), for process, explain, test and run. 0: not given.
+struct CeilingArgs {
+  int64_t max_memory_mb = 0;
+  int64_t max_hook_cpu_ms = 0;
+};
+// `from_config`: run, where each flag replaces the configuration file's [limits] value.
+void add_ceiling_options(CLI::App* cmd, CeilingArgs& args, bool from_config = false);
+// `base` (run: the configuration file's [limits]) with each flag that was given replacing its value.
+rules::LimitCeiling ceiling_of(const CeilingArgs& args, rules::LimitCeiling base = {});
+
+// --directory, --set, --now and the ceiling: how process and explain evaluate.
 struct EvalArgs {
   std::string directory;
   std::vector<std::string> sets;
   std::string now;
+  CeilingArgs ceiling;
 };
 void add_eval_options(CLI::App* cmd, EvalArgs& args);
 

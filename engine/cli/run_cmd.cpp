@@ -40,6 +40,7 @@ struct RunArgs {
   double faults = 0;
   std::string rules;
   std::string now;
+  CeilingArgs ceiling;
 };
 
 // Minor units as the currency writes them: 12345 DKK -> 123.45, 728 JPY -> 728.
@@ -77,6 +78,7 @@ int run(const RunArgs& a) {
     }
     config = std::move(*loaded);
   }
+  config.ceiling = ceiling_of(a.ceiling, config.ceiling);  // a flag replaces the file's value
 
   std::unique_ptr<sim::PleoServer> server;
   workflow::RunOptions options;
@@ -215,6 +217,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Simulator mode: rule pack folder (default: the shipped pleo-sim pack, found beside the installed "
                   "command or in the source tree, from any directory)");
   cmd->add_option("--now", args->now, "The rules' clock, e.g. 2026-01-15T12:00:00Z");
+  add_ceiling_options(cmd, args->ceiling, /*from_config=*/true);
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

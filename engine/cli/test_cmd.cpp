@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "rules/fixtures.hpp"
 
 namespace lb::cli {
@@ -23,6 +24,7 @@ struct TestArgs {
   std::string filter;
   bool trace = false;
   bool quiet = false;
+  CeilingArgs ceiling;
 };
 
 struct Style {
@@ -62,6 +64,7 @@ int run(const TestArgs& a) {
   options.approve = a.approve;
   options.trace = a.trace;
   options.filter = a.filter;
+  options.ceiling = ceiling_of(a.ceiling);
 
   int passed = 0;
   int failed = 0;
@@ -117,6 +120,7 @@ void add_test_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--filter", args->filter, "Run only cases whose name (pack/file) contains this text");
   cmd->add_flag("--trace", args->trace, "Show the decision trace of each failing case");
   cmd->add_flag("--quiet,-q", args->quiet, "Do not list passing cases");
+  add_ceiling_options(cmd, args->ceiling);
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 
