@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capi_internal.hpp"
+#include "rules/sandbox.hpp"
 
 struct ledgerbridge_pack {
   ledgerbridge::RulePack pack;
@@ -58,6 +59,16 @@ void ledgerbridge_engine_free(ledgerbridge_engine* engine) { delete engine; }
 ledgerbridge_status ledgerbridge_engine_set_now(ledgerbridge_engine* engine, int64_t epoch_seconds) {
   if (!engine || epoch_seconds < 0) return LEDGERBRIDGE_ERROR_ARGUMENT;
   engine->options.now = epoch_seconds;
+  return LEDGERBRIDGE_OK;
+}
+
+ledgerbridge_status ledgerbridge_engine_set_limit_ceiling(ledgerbridge_engine* engine, int64_t memory_mb,
+                                                          int64_t hook_cpu_ms) {
+  if (!engine || memory_mb < 0 || memory_mb > lb::rules::kMaxMemoryMb || hook_cpu_ms < 0 ||
+      hook_cpu_ms > lb::rules::kMaxHookCpuMs)
+    return LEDGERBRIDGE_ERROR_ARGUMENT;
+  engine->options.max_memory_mb = memory_mb;
+  engine->options.max_hook_cpu_ms = hook_cpu_ms;
   return LEDGERBRIDGE_OK;
 }
 

@@ -15,8 +15,8 @@
  *    accessors (const char*) belong to the handle and live as long as it does.
  *  - Strings are UTF-8. JSON in is NUL-terminated unless a length is taken.
  *  - Symbols are versioned (LEDGERBRIDGE_1; the run functions LEDGERBRIDGE_1.1;
- *    ledgerbridge_erp_set_capabilities LEDGERBRIDGE_1.2); only
- *    ledgerbridge_* is exported.
+ *    ledgerbridge_erp_set_capabilities LEDGERBRIDGE_1.2; ledgerbridge_engine_set_limit_ceiling
+ *    LEDGERBRIDGE_1.3); only ledgerbridge_* is exported.
  */
 #ifndef LEDGERBRIDGE_H
 #define LEDGERBRIDGE_H
@@ -88,6 +88,19 @@ LEDGERBRIDGE_API void ledgerbridge_engine_free(ledgerbridge_engine* engine);
  * afterwards. 0 (the default): the wall clock, read once when each pack loads. Call before
  * loading packs; not thread-safe with other calls on the same engine. */
 LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_engine_set_now(ledgerbridge_engine* engine, int64_t epoch_seconds);
+/* The operator's ceiling on what a rule pack's pack.toml [limits] may set, for packs loaded and
+ * runs created afterwards: `memory_mb` (1-4096) and `hook_cpu_ms` (1-60000), compared with the
+ * pack's limits after extends (a pack that sets none has the defaults, 64 MiB and 100 ms). 0
+ * leaves that one at the engine maximum (no cap, the default); each call sets both. A pack above
+ * it fails ledgerbridge_pack_load with PACK and a message naming the pack, the limit, its value
+ * and the ceiling: "rule pack 'acme-dk' sets [limits] memory_mb = 1024, above this
+ * installation's ceiling of 256". It is refused, never run with less than it asked for (it
+ * would then behave unlike its fixtures). In a run, a non-zero value replaces the configuration
+ * file's [limits] max_memory_mb / max_hook_cpu_ms, and a company whose pack is above the
+ * ceiling does not start. ARGUMENT for a NULL engine or a value out of range. Call before
+ * loading packs; not thread-safe with other calls on the same engine. (LEDGERBRIDGE_1.3) */
+LEDGERBRIDGE_API ledgerbridge_status ledgerbridge_engine_set_limit_ceiling(ledgerbridge_engine* engine,
+                                                                           int64_t memory_mb, int64_t hook_cpu_ms);
 /* Sends the engine's messages at `level` and above to `log` (NULL: stop logging). `user_data`
  * is passed back untouched and must stay valid while any pack loaded afterwards lives. Call
  * before loading packs; not thread-safe with other calls on the same engine. */
@@ -272,8 +285,10 @@ typedef void (*ledgerbridge_progress_fn)(void* user_data, const char* company_id
 /* Creates a run of the companies in the TOML configuration file `config_path` (its relative paths
  * are relative to the file), or only of company `company_id` when it is not NULL. The file is read
  * and checked now; secrets (api_key = "env:NAME" / "file:/path") are resolved when executing.
- * The engine's clock (ledgerbridge_engine_set_now) and log callback (ledgerbridge_engine_set_log,
- * which also receives the workflow's messages) are copied: the engine may be freed afterwards.
+ * The engine's clock (ledgerbridge_engine_set_now), limit ceiling
+ * (ledgerbridge_engine_set_limit_ceiling, over the file's [limits]) and log callback
+ * (ledgerbridge_engine_set_log, which also receives the workflow's messages) are copied: the
+ * engine may be freed afterwards.
  * Errors: NOT_FOUND (no such file, or no company `company_id` in it), CONFIG (the file is not a
  * valid configuration: the message has file:line), ARGUMENT. Free with ledgerbridge_run_free.
  * Thread-safe. */

@@ -20,7 +20,7 @@
 #include "workflow/runner.hpp"
 
 struct ledgerbridge_run {
-  ledgerbridge::EngineOptions engine;  // the clock and the log callback, copied from the engine
+  ledgerbridge::EngineOptions engine;  // the clock, the limit ceiling and the log callback, copied from the engine
   std::filesystem::path config_path;
   lb::workflow::Config config;
   std::string only_company;
@@ -287,6 +287,10 @@ ledgerbridge_status ledgerbridge_run_execute(ledgerbridge_run* run, char** summa
     // Companies whose configuration says the host supplies the ERP (kind = "host") but that got
     // none do not reach the workflow, which would only say the kind is unknown.
     lb::workflow::Config config = run->config;
+    // The engine's ceiling replaces the file's [limits] value for each limit it sets, like the
+    // CLI's --max-memory-mb / --max-hook-cpu-ms.
+    if (run->engine.max_memory_mb != 0) config.ceiling.memory_mb = run->engine.max_memory_mb;
+    if (run->engine.max_hook_cpu_ms != 0) config.ceiling.hook_cpu_ms = run->engine.max_hook_cpu_ms;
     std::map<std::string, std::string> not_started;
     std::erase_if(config.companies, [&](const lb::workflow::CompanyConfig& c) {
       if (!run->only_company.empty() && c.id != run->only_company) return true;

@@ -319,6 +319,52 @@ static void test_pack_errors(void) {
   ledgerbridge_engine_free(engine);
 }
 
+/* The operator's ceiling on what a pack's [limits] may set (LEDGERBRIDGE_1.3): a pack above it
+ * fails to load with PACK and a message naming the pack, the limit, its value and the ceiling. */
+static void test_limit_ceiling(void) {
+  ledgerbridge_engine* engine = new_engine();
+  CHECK(ledgerbridge_engine_set_limit_ceiling(NULL, 256, 1000) == LEDGERBRIDGE_ERROR_ARGUMENT);
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, -1, 0) == LEDGERBRIDGE_ERROR_ARGUMENT);
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, 4097, 0) == LEDGERBRIDGE_ERROR_ARGUMENT);
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, 0, 60001) == LEDGERBRIDGE_ERROR_ARGUMENT);
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, 0, -5) == LEDGERBRIDGE_ERROR_ARGUMENT);
+
+  char* tmp = temp_dir();
+  char pack_dir[512], toml[PATH_MAX + 128];
+  snprintf(pack_dir, sizeof pack_dir, "%s/acme-dk", tmp);
+  CHECK(mkdir(pack_dir, 0700) == 0);
+  snprintf(toml, sizeof toml, "name = \"acme-dk\"\nextends = \"%s\"\n[limits]\nmemory_mb = 1024\n", demo_pack);
+  write_file(pack_dir, "pack.toml", toml);
+
+  /* No ceiling (the default, or 0 for both): the engine maxima, so the pack loads. */
+  ledgerbridge_pack* pack = NULL;
+  CHECK(ledgerbridge_pack_load(engine, pack_dir, NULL, NULL, NULL, &pack, NULL) == LEDGERBRIDGE_OK);
+  ledgerbridge_pack_free(pack);
+  pack = NULL;
+
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, 256, 0) == LEDGERBRIDGE_OK);
+  expect_load_error(engine, pack_dir, NULL, NULL, NULL, LEDGERBRIDGE_ERROR_PACK,
+                    "rule pack 'acme-dk' sets [limits] memory_mb = 1024, above this installation's ceiling of 256");
+  /* The demo pack sets no limits: the engine defaults (64 MiB, 100 ms) are under this ceiling. */
+  CHECK(ledgerbridge_pack_load(engine, demo_pack, NULL, NULL, NULL, &pack, NULL) == LEDGERBRIDGE_OK);
+  ledgerbridge_pack_free(pack);
+  pack = NULL;
+  /* Each call sets both: 0 puts memory back at the maximum, the CPU ceiling now applies. */
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, 0, 50) == LEDGERBRIDGE_OK);
+  expect_load_error(engine, demo_pack, NULL, NULL, NULL, LEDGERBRIDGE_ERROR_PACK,
+                    "rule pack 'demo' sets no [limits] hook_cpu_ms and gets the default of 100, above this "
+                    "installation's ceiling of 50");
+  CHECK(ledgerbridge_engine_set_limit_ceiling(engine, 1024, 100) == LEDGERBRIDGE_OK);
+  CHECK(ledgerbridge_pack_load(engine, pack_dir, NULL, NULL, NULL, &pack, NULL) == LEDGERBRIDGE_OK);
+  ledgerbridge_pack_free(pack);
+
+  char command[600];
+  snprintf(command, sizeof command, "rm -rf '%s'", tmp);
+  CHECK(system(command) == 0);
+  free(tmp);
+  ledgerbridge_engine_free(engine);
+}
+
 /* Evaluates every item; returns the outcome JSON of each (NULL for bad input), caller frees. */
 static void evaluate_all(ledgerbridge_pack* pack, char** outcomes, int* bad_input) {
   *bad_input = 0;
@@ -649,6 +695,7 @@ int main(int argc, char** argv) {
   test_library();
   test_engine();
   test_pack_errors();
+  test_limit_ceiling();
   test_evaluate();
   test_settings_and_rule_errors();
   test_host_directory();

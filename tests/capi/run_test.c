@@ -336,6 +336,22 @@ static void test_errors(ledgerbridge_engine* engine) {
   ledgerbridge_free(error);
   ledgerbridge_run_free(run);
   setenv("LB_CAPI_RUN_PLEO_KEY", api_key, 1);
+
+  /* The engine's limit ceiling is copied into the run like its clock: a company whose pack is
+   * above it does not start (pleo-sim sets no limits, so it has the default 64 MiB). */
+  ledgerbridge_engine* capped = NULL;
+  CHECK(ledgerbridge_engine_new(&capped, NULL) == LEDGERBRIDGE_OK);
+  CHECK(ledgerbridge_engine_set_limit_ceiling(capped, 32, 0) == LEDGERBRIDGE_OK);
+  snprintf(path, sizeof path, "%s/capped.toml", dir);
+  write_config(path, "{ kind = \"jsonl\", path = \"capped.jsonl\" }");
+  CHECK(ledgerbridge_run_new(capped, path, NULL, &run, &error) == LEDGERBRIDGE_OK);
+  ledgerbridge_engine_free(capped);
+  CHECK(ledgerbridge_run_execute(run, &summary, &error) == LEDGERBRIDGE_ERROR_CONFIG);
+  CHECK(summary == NULL && CONTAINS(error, "rule pack 'pleo-sim' sets no [limits] memory_mb and gets the default "
+                                           "of 64, above this installation's ceiling of 32"));
+  if (!CONTAINS(error, "ceiling of 32")) fprintf(stderr, "  got: %s\n", error ? error : "(null)");
+  ledgerbridge_free(error);
+  ledgerbridge_run_free(run);
 }
 
 static void test_run_cancel_resume(ledgerbridge_engine* engine) {

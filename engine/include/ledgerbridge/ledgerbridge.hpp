@@ -56,6 +56,13 @@ struct EngineOptions {
   int64_t now = 0;
   LogFunction log;                    // empty: no logging
   LogLevel log_level = LogLevel::info;  // messages below it are not built
+  // The operator's ceiling on what a pack's pack.toml [limits] may set, after extends (a pack
+  // that sets none has 64 MiB and 100 ms). A pack above it fails load_pack with bad_pack, the
+  // message naming the pack, the limit, its value and the ceiling; it is refused, never run
+  // with less than it asked for. 0: the engine maximum (4096 MiB, 60000 ms), no cap. Out of
+  // range (below 0 or above the maximum): load_pack throws invalid_argument.
+  int64_t max_memory_mb = 0;
+  int64_t max_hook_cpu_ms = 0;
 };
 
 // ERP master data as the rules see it (ctx.erp.*). Field names follow the directory files.

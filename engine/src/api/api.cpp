@@ -152,8 +152,18 @@ RulePack Engine::load_pack(const PackOptions& options) const {
   if (options.directory && !options.directory_path.empty())
     throw Error(ErrorCode::invalid_argument, "give a host directory or a directory file, not both");
 
+  const EngineOptions& engine = impl_->options;
+  if (engine.max_memory_mb < 0 || engine.max_memory_mb > lb::rules::kMaxMemoryMb)
+    throw Error(ErrorCode::invalid_argument, fmt::format("max_memory_mb {} is out of range (0-{}, 0: no ceiling)",
+                                                         engine.max_memory_mb, lb::rules::kMaxMemoryMb));
+  if (engine.max_hook_cpu_ms < 0 || engine.max_hook_cpu_ms > lb::rules::kMaxHookCpuMs)
+    throw Error(ErrorCode::invalid_argument, fmt::format("max_hook_cpu_ms {} is out of range (0-{}, 0: no ceiling)",
+                                                         engine.max_hook_cpu_ms, lb::rules::kMaxHookCpuMs));
+
   auto impl = std::make_shared<RulePack::Impl>();
   impl->engine = impl_;
+  if (engine.max_memory_mb != 0) impl->eval.ceiling.memory_mb = engine.max_memory_mb;
+  if (engine.max_hook_cpu_ms != 0) impl->eval.ceiling.hook_cpu_ms = engine.max_hook_cpu_ms;
   auto pack = lb::rules::Pack::load(options.path);
   if (!pack) throw Error(ErrorCode::bad_pack, pack.error().message);
   impl->pack = std::move(*pack);
