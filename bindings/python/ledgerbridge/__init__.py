@@ -384,16 +384,28 @@ def _epoch(now: Now) -> int:
 
 
 class Engine:
-    """What every pack shares: the rules' clock and logging.
+    """What every pack shares: the rules' clock, logging and the operator's limit ceiling.
 
     now: the rules' frozen clock (epoch seconds, ISO date or date-time, date or datetime; naive
     means UTC). None: the wall clock, read once when each pack loads.
     log: called as log(level, message), possibly from several threads; exceptions are ignored.
     It also receives the workflow's messages while a Run created afterwards executes.
+    max_memory_mb (1-4096), max_hook_cpu_ms (1-60000): the most a pack's pack.toml [limits] may
+    set, after extends (a pack that sets none has 64 MiB and 100 ms). A pack above it does not
+    load (PackError naming the pack, the limit, its value and the ceiling); in a Run it replaces
+    the configuration file's [limits] value. None: no ceiling (the engine maxima).
     """
 
     def __init__(self, now: Now = None, log: Optional[Callable[[LogLevel, str], None]] = None,
-                 log_level: LogLevel = LogLevel.INFO):
+                 log_level: LogLevel = LogLevel.INFO, max_memory_mb: Optional[int] = None,
+                 max_hook_cpu_ms: Optional[int] = None):
+        # Checked here, so that 0 (the C ABI's "no ceiling") is not taken for a ceiling of 0.
+        for name, value, most in (("max_memory_mb", max_memory_mb, 4096), ("max_hook_cpu_ms", max_hook_cpu_ms, 60000)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most):
+                raise InvalidArgument(f"{name}: expected an integer 1-{most} or None, got {value!r}")
+        ceiling = max_memory_mb is not None or max_hook_cpu_ms is not None
+        if ceiling and not hasattr(_lib, "ledgerbridge_engine_set_limit_ceiling"):
+            raise LedgerbridgeError("this libledgerbridge predates ledgerbridge_engine_set_limit_ceiling (LEDGERBRIDGE_1.3)")
         handle, error = ctypes.c_void_p(), ctypes.c_void_p()
         _check(_lib.ledgerbridge_engine_new(ctypes.byref(handle), ctypes.byref(error)), error)
         self._handle: Optional[ctypes.c_void_p] = handle
@@ -402,6 +414,11 @@ class Engine:
         if status != 0:
             self.close()
             raise InvalidArgument(f"now: {now!r} is not a valid time")
+        if ceiling:
+            status = _lib.ledgerbridge_engine_set_limit_ceiling(handle, max_memory_mb or 0, max_hook_cpu_ms or 0)
+            if status != 0:
+                self.close()
+                raise InvalidArgument(f"max_memory_mb={max_memory_mb!r}, max_hook_cpu_ms={max_hook_cpu_ms!r}")
         if log is not None:
             def forward(_ud, level, message):
                 try:

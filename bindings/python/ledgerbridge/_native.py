@@ -104,4 +104,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     # LEDGERBRIDGE_1.2: what a host ERP takes as attachments.
     if hasattr(lib, "ledgerbridge_erp_set_capabilities"):
         _fn(lib, "ledgerbridge_erp_set_capabilities", c_status, vp, ctypes.c_char_p, pvp)
+    # LEDGERBRIDGE_1.3: the operator's ceiling on pack [limits].
+    if hasattr(lib, "ledgerbridge_engine_set_limit_ceiling"):
+        _fn(lib, "ledgerbridge_engine_set_limit_ceiling", c_status, vp, ctypes.c_int64, ctypes.c_int64)
 

@@ -177,6 +177,31 @@ class EngineTest(unittest.TestCase):
         pack = self.engine.load_pack(DEMO, settings={"accounts": {"out_of_pocket": "2830"}}, directory=DIRECTORY)
         self.assertEqual(pack.evaluate(ITEMS[1]).documents[0]["lines"][-1]["account"], "2830")
 
+    def test_limit_ceiling(self):
+        """The operator caps what a pack's [limits] may set; a pack above it does not load."""
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "acme-dk").mkdir()
+            Path(tmp, "acme-dk", "pack.toml").write_text(
+                f'name = "acme-dk"\nextends = "{DEMO}"\n[limits]\nmemory_mb = 1024\n')
+            capped = lb.Engine(now="2026-01-15", max_memory_mb=256, max_hook_cpu_ms=1000)
+            with self.assertRaises(lb.PackError) as caught:
+                capped.load_pack(Path(tmp, "acme-dk"))
+            self.assertEqual(str(caught.exception),
+                             "rule pack 'acme-dk' sets [limits] memory_mb = 1024, above this installation's ceiling of 256")
+            capped.load_pack(DEMO).close()  # the engine defaults (64 MiB, 100 ms) are under it
+            capped.close()
+            self.engine.load_pack(Path(tmp, "acme-dk")).close()  # no ceiling: the engine maxima
+            cpu = lb.Engine(max_hook_cpu_ms=50)
+            with self.assertRaises(lb.PackError) as caught:
+                cpu.load_pack(DEMO)
+            self.assertIn("hook_cpu_ms and gets the default of 100, above this installation's ceiling of 50",
+                          str(caught.exception))
+            cpu.close()
+        for bad in ({"max_memory_mb": 0}, {"max_memory_mb": 4097}, {"max_hook_cpu_ms": 60001},
+                    {"max_hook_cpu_ms": -1}):
+            with self.subTest(bad=bad), self.assertRaises(lb.InvalidArgument):
+                lb.Engine(**bad)
+
     def test_log_callback(self):
         messages = []
         engine = lb.Engine(now=1768435200, log=lambda level, m: messages.append((level, m)))
