@@ -139,6 +139,7 @@ int run_e2e(const BenchArgs& a) {
              pack->name());
   fmt::print("  machine      {}, {} hardware thread{}\n", cpu_model(), std::thread::hardware_concurrency(),
              std::thread::hardware_concurrency() == 1 ? "" : "s");
+  fmt::print("  build        ledgerbridge {}, {}\n", LB_CLI_VERSION, LB_BUILD_KIND);
   fmt::print("  state        {} (ledger and SQLite ERPs{})\n", dir.string(), temporary ? ", removed afterwards" : "");
   fmt::print("  receipts     {}\n", a.attachments ? "downloaded and attached to the ERP documents (8 KB to 2.5 MB each)"
                                                   : "off (--no-attachments)");

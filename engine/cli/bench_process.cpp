@@ -300,6 +300,7 @@ int run_process(const BenchArgs& a) {
              a.seed, a.workers, a.workers == 1 ? "" : "s", pack->name());
   fmt::print("  machine      {}, {} hardware thread{}\n", cpu_model(), std::thread::hardware_concurrency(),
              std::thread::hardware_concurrency() == 1 ? "" : "s");
+  fmt::print("  build        ledgerbridge {}, {}\n", LB_CLI_VERSION, LB_BUILD_KIND);
 
   auto data = prepare_data_set(dir, a);
   if (!data) {
