@@ -59,6 +59,14 @@ static char* temp_dir(void) {
   return dir ? strdup(dir) : NULL;
 }
 
+/* Removes and frees a temp_dir(). */
+static void remove_temp_dir(char* dir) {
+  char command[600];
+  snprintf(command, sizeof command, "rm -rf '%s'", dir);
+  CHECK(system(command) == 0);
+  free(dir);
+}
+
 static void write_file(const char* dir, const char* name, const char* text) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -313,9 +321,7 @@ static void test_pack_errors(void) {
   ledgerbridge_erp_free(erp);
   CHECK(ledgerbridge_erp_new(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) == LEDGERBRIDGE_ERROR_ARGUMENT);
 
-  snprintf(path, sizeof path, "rm -rf '%s'", tmp);
-  CHECK(system(path) == 0);
-  free(tmp);
+  remove_temp_dir(tmp);
   ledgerbridge_engine_free(engine);
 }
 
@@ -358,10 +364,7 @@ static void test_limit_ceiling(void) {
   CHECK(ledgerbridge_pack_load(engine, pack_dir, NULL, NULL, NULL, &pack, NULL) == LEDGERBRIDGE_OK);
   ledgerbridge_pack_free(pack);
 
-  char command[600];
-  snprintf(command, sizeof command, "rm -rf '%s'", tmp);
-  CHECK(system(command) == 0);
-  free(tmp);
+  remove_temp_dir(tmp);
   ledgerbridge_engine_free(engine);
 }
 
@@ -506,10 +509,7 @@ static void test_settings_and_rule_errors(void) {
   ledgerbridge_result_free(result);
   ledgerbridge_pack_free(pack);
 
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  CHECK(system(cmd) == 0);
-  free(tmp);
+  remove_temp_dir(tmp);
   ledgerbridge_engine_free(engine);
 }
 

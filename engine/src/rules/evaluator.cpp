@@ -213,8 +213,9 @@ Status Evaluator::Impl::build() {
     if (resolved[levels.size() - 1][static_cast<size_t>(h)].from < 0)
       missing.push_back(fmt::format("'{}'", kHookNames[static_cast<size_t>(h)]));
   if (!missing.empty()) {
-    std::string names = missing.back();
-    for (size_t i = missing.size() - 1; i-- > 0;) names = missing[i] + (i + 2 == missing.size() ? " or " : ", ") + names;
+    std::string names;  // 'a', 'b' or 'c'
+    for (size_t i = 0; i < missing.size(); ++i)
+      names += (i == 0 ? "" : i + 1 == missing.size() ? " or " : ", ") + missing[i];
     return Error{fmt::format("rule pack '{}' defines no {} hook, and no pack it extends does: every item needs {} "
                              "(extends = \"default\" defines every hook)",
                              pack->name(), names, missing.size() == 1 ? "it" : "them")};

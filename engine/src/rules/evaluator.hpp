@@ -19,7 +19,7 @@ namespace lb::rules {
 struct EvalOptions {
   const model::Directory* directory = nullptr;  // required; must outlive the evaluator
   nlohmann::json settings_override = nlohmann::json::object();  // merged over the pack's
-  std::string overrides_from;    // where they came from, for errors: "--set", "fixtures/x.yaml:3"
+  std::string overrides_from;    // where they came from, for errors ("--set: setting x: ...")
   int64_t now = 0;               // frozen clock, epoch seconds (os.time, ctx.date.today)
   std::optional<Limits> limits;  // default: the pack's
   // The operator's cap on the limits (default: the engine maxima, no cap). A pack chain whose
