@@ -15,11 +15,7 @@ using lb::test::write_pack;
 TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
   TempDir dir;
   auto load_error = [&](const std::string& name, const std::map<std::string, std::string>& files) {
-    auto pack = rules::Pack::load(write_pack(dir, name, files));
-    if (!pack) return pack.error().message;
-    model::MemoryDirectory d;
-    auto e = rules::Evaluator::create(*pack, {.directory = &d});
-    return e ? std::string("loaded") : e.error().message;
+    return test::load_result(write_pack(dir, name, files));
   };
   CHECK(load_error("typo", {{"rules.lua", "return { acount = function() end }"}}) ==
         "typo/rules.lua returned unknown hook 'acount' (did you mean 'account'?; hooks are: validate, "
@@ -46,11 +42,7 @@ TEST_CASE("pack loading errors name the file and the problem", "[rules]") {
 TEST_CASE("every module of a pack compiles when the pack loads, required or not", "[rules]") {
   TempDir dir;
   auto load_error = [&](const std::string& name, const std::map<std::string, std::string>& files) {
-    auto pack = rules::Pack::load(write_pack(dir, name, files));
-    REQUIRE(pack);
-    model::MemoryDirectory d;
-    auto e = rules::Evaluator::create(*pack, {.directory = &d});
-    return e ? std::string("loaded") : e.error().message;
+    return test::load_result(write_pack(dir, name, files));
   };
   // A module nothing requires yet (work in progress, or required only by a later edit).
   CHECK_THAT(load_error("unused", {{"rules.lua", test::kMinimalHooks}, {"lib/draft.lua", "local x = \nreturn {"}}),
@@ -284,47 +276,43 @@ wallet = "5810"
 
 TEST_CASE("pack.toml errors say which pack, which entry and what is wrong", "[rules]") {
   TempDir dir;
-  auto load_error = [&](const std::filesystem::path& pack_dir) {
-    auto pack = rules::Pack::load(pack_dir);
-    return pack ? std::string("loaded") : pack.error().message;
-  };
   SECTION("an extends cycle shows the chain") {
     write_pack(dir, "a", {{"pack.toml", "extends = \"b\"\n"}});
     write_pack(dir, "b", {{"pack.toml", "extends = \"c\"\n"}});
     write_pack(dir, "c", {{"pack.toml", "name = \"see\"\nextends = \"a\"\n"}});
-    CHECK(load_error(dir.path() / "a") == (dir.path() / "a" / "pack.toml").string() +
+    CHECK(test::load_result(dir.path() / "a") == (dir.path() / "a" / "pack.toml").string() +
                                               ": extends forms a cycle: a -> b -> see -> a");
     write_pack(dir, "self", {{"pack.toml", "extends = \"self\"\n"}});
-    CHECK(load_error(dir.path() / "self") == (dir.path() / "self" / "pack.toml").string() +
+    CHECK(test::load_result(dir.path() / "self") == (dir.path() / "self" / "pack.toml").string() +
                                                  ": extends forms a cycle: self -> self");
   }
   SECTION("two packs with one name are both named") {
     write_pack(dir, "parent", {{"pack.toml", "name = \"x\"\n"}});
     write_pack(dir, "child", {{"pack.toml", "name = \"x\"\nextends = \"parent\"\n"}});
-    CHECK(load_error(dir.path() / "child") == "two packs in the extends chain are named 'x': " +
+    CHECK(test::load_result(dir.path() / "child") == "two packs in the extends chain are named 'x': " +
                                                   (dir.path() / "child" / "pack.toml").string() + " and " +
                                                   (dir.path() / "parent" / "pack.toml").string());
   }
   SECTION("a limit out of range, or not an integer, says which") {
     const auto toml = (dir.path() / "lim" / "pack.toml").string();
     write_pack(dir, "lim", {{"pack.toml", "[limits]\nmemory_mb = 0\n"}});
-    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.memory_mb: 0 is out of range (1-4096)");
+    CHECK(test::load_result(dir.path() / "lim") == toml + ":2: limits.memory_mb: 0 is out of range (1-4096)");
     write_pack(dir, "lim", {{"pack.toml", "[limits]\nmemory_mb = \"64\"\n"}});
-    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.memory_mb: expected an integer (1-4096), got \"64\"");
+    CHECK(test::load_result(dir.path() / "lim") == toml + ":2: limits.memory_mb: expected an integer (1-4096), got \"64\"");
     write_pack(dir, "lim", {{"pack.toml", "[limits]\nhook_cpu_ms = 60001\n"}});
-    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.hook_cpu_ms: 60001 is out of range (1-60000)");
+    CHECK(test::load_result(dir.path() / "lim") == toml + ":2: limits.hook_cpu_ms: 60001 is out of range (1-60000)");
     write_pack(dir, "lim", {{"pack.toml", "[limits]\nhook_cpu_ms = 2.5\n"}});
-    CHECK(load_error(dir.path() / "lim") == toml + ":2: limits.hook_cpu_ms: expected an integer (1-60000), got 2.5");
+    CHECK(test::load_result(dir.path() / "lim") == toml + ":2: limits.hook_cpu_ms: expected an integer (1-60000), got 2.5");
     write_pack(dir, "lim", {{"pack.toml", "[limits]\ncpu_ms = 5\n"}});
-    CHECK(load_error(dir.path() / "lim") ==
+    CHECK(test::load_result(dir.path() / "lim") ==
           toml + ":2: limits.cpu_ms: unknown limit (expected memory_mb (1-4096) or hook_cpu_ms (1-60000))");
   }
   SECTION("a table file that cannot be read names the pack.toml entry") {
     const auto pack_dir = write_pack(dir, "tab", {{"pack.toml", "name = \"tab\"\n\n[tables.accounts]\nfile = \"tables/acounts.csv\"\n"}});
-    CHECK(load_error(pack_dir) == (pack_dir / "pack.toml").string() + ":3: tables.accounts: cannot read " +
+    CHECK(test::load_result(pack_dir) == (pack_dir / "pack.toml").string() + ":3: tables.accounts: cannot read " +
                                       (pack_dir / "tables" / "acounts.csv").string() + ": No such file or directory");
     write_pack(dir, "tab2", {{"pack.toml", "[tables]\ntax = \"tables/tax.csv\"\n"}});
-    CHECK(load_error(dir.path() / "tab2") == (dir.path() / "tab2" / "pack.toml").string() +
+    CHECK(test::load_result(dir.path() / "tab2") == (dir.path() / "tab2" / "pack.toml").string() +
                                                  ":2: tables.tax: cannot read " +
                                                  (dir.path() / "tab2" / "tables" / "tax.csv").string() +
                                                  ": No such file or directory");
@@ -337,7 +325,7 @@ TEST_CASE("pack.toml errors say which pack, which entry and what is wrong", "[ru
     { std::ofstream(outside) << "name,value\npassword,hunter2\n"; }
     const auto check_refused = [&](const std::string& pack, const std::string& file) {
       const auto pack_dir = write_pack(dir, pack, {{"pack.toml", "[tables.creds]\nfile = \"" + file + "\"\n"}});
-      CHECK(load_error(pack_dir) == (pack_dir / "pack.toml").string() + ":1: tables.creds: '" + file +
+      CHECK(test::load_result(pack_dir) == (pack_dir / "pack.toml").string() + ":1: tables.creds: '" + file +
                                         "' is outside the pack folder (a table file must be inside it)");
     };
     check_refused("abs", outside.string());
@@ -346,7 +334,7 @@ TEST_CASE("pack.toml errors say which pack, which entry and what is wrong", "[ru
     const auto linked = write_pack(dir, "linked", {{"pack.toml", "[tables.creds]\nfile = \"tables/creds.csv\"\n"}});
     fs::create_directories(linked / "tables");
     fs::create_symlink(outside, linked / "tables" / "creds.csv");
-    CHECK(load_error(linked) == (linked / "pack.toml").string() +
+    CHECK(test::load_result(linked) == (linked / "pack.toml").string() +
                                     ":1: tables.creds: 'tables/creds.csv' is outside the pack folder (a table file must be inside it)");
   }
 }

@@ -14,6 +14,16 @@
 
 namespace lb::test {
 
+// Loads the pack in `dir` and creates an evaluator over an empty directory: "loaded", or the
+// first error (Pack::load's, else Evaluator::create's).
+inline std::string load_result(const std::filesystem::path& dir) {
+  auto pack = rules::Pack::load(dir);
+  if (!pack) return pack.error().message;
+  model::MemoryDirectory directory;
+  auto evaluator = rules::Evaluator::create(*pack, {.directory = &directory});
+  return evaluator ? std::string("loaded") : evaluator.error().message;
+}
+
 // An outcome as its JSON line (what `process` writes).
 inline std::string json_of(const rules::Outcome& o) {
   std::string s;
