@@ -22,7 +22,7 @@ stamp="$build/.pgo-sources"
 sources_id() {
   # The commit and any uncommitted change to tracked or new files; empty outside a git checkout.
   git rev-parse --is-inside-work-tree >/dev/null 2>&1 || return 0
-  { git rev-parse HEAD; git diff HEAD; git ls-files --others --exclude-standard | xargs -r sha1sum; } | sha1sum
+  { git rev-parse HEAD; git diff HEAD; git ls-files -z --others --exclude-standard | xargs -0 -r sha1sum; } | sha1sum
 }
 
 bash scripts/setup.sh

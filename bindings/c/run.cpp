@@ -289,8 +289,7 @@ ledgerbridge_status ledgerbridge_run_execute(ledgerbridge_run* run, char** summa
     lb::workflow::Config config = run->config;
     // The engine's ceiling replaces the file's [limits] value for each limit it sets, like the
     // CLI's --max-memory-mb / --max-hook-cpu-ms.
-    if (run->engine.max_memory_mb != 0) config.ceiling.memory_mb = run->engine.max_memory_mb;
-    if (run->engine.max_hook_cpu_ms != 0) config.ceiling.hook_cpu_ms = run->engine.max_hook_cpu_ms;
+    config.ceiling = config.ceiling.replaced_by(run->engine.max_memory_mb, run->engine.max_hook_cpu_ms);
     std::map<std::string, std::string> not_started;
     std::erase_if(config.companies, [&](const lb::workflow::CompanyConfig& c) {
       if (!run->only_company.empty() && c.id != run->only_company) return true;

@@ -136,9 +136,7 @@ void add_ceiling_options(CLI::App* cmd, CeilingArgs& args, bool from_config) {
 }
 
 rules::LimitCeiling ceiling_of(const CeilingArgs& args, rules::LimitCeiling base) {
-  if (args.max_memory_mb != 0) base.memory_mb = args.max_memory_mb;
-  if (args.max_hook_cpu_ms != 0) base.hook_cpu_ms = args.max_hook_cpu_ms;
-  return base;
+  return base.replaced_by(args.max_memory_mb, args.max_hook_cpu_ms);
 }
 
 void add_eval_options(CLI::App* cmd, EvalArgs& args) {

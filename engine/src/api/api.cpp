@@ -162,8 +162,7 @@ RulePack Engine::load_pack(const PackOptions& options) const {
 
   auto impl = std::make_shared<RulePack::Impl>();
   impl->engine = impl_;
-  if (engine.max_memory_mb != 0) impl->eval.ceiling.memory_mb = engine.max_memory_mb;
-  if (engine.max_hook_cpu_ms != 0) impl->eval.ceiling.hook_cpu_ms = engine.max_hook_cpu_ms;
+  impl->eval.ceiling = impl->eval.ceiling.replaced_by(engine.max_memory_mb, engine.max_hook_cpu_ms);
   auto pack = lb::rules::Pack::load(options.path);
   if (!pack) throw Error(ErrorCode::bad_pack, pack.error().message);
   impl->pack = std::move(*pack);

@@ -32,6 +32,12 @@ inline constexpr int64_t kMaxHookCpuMs = 60000;
 struct LimitCeiling {
   int64_t memory_mb = kMaxMemoryMb;    // 1-kMaxMemoryMb
   int64_t hook_cpu_ms = kMaxHookCpuMs;  // 1-kMaxHookCpuMs
+
+  // This ceiling with each value that was given (non-zero) in its place: how a command-line
+  // flag or an embedder's setting replaces the configuration file's value.
+  LimitCeiling replaced_by(int64_t given_memory_mb, int64_t given_hook_cpu_ms) const {
+    return {given_memory_mb != 0 ? given_memory_mb : memory_mb, given_hook_cpu_ms != 0 ? given_hook_cpu_ms : hook_cpu_ms};
+  }
 };
 
 enum class Breach { none, error, budget, memory };
